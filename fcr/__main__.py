@@ -1,0 +1,3 @@
+from fcr.cli import main
+
+main()

@@ -1,0 +1,100 @@
+"""Command line: `fcr demo`, `fcr run`, `fcr generate`."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from fcr.config import ConfigError, load_config
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+err = Console(stderr=True)
+out = Console()
+
+DEMO_DIR = Path("demo")
+
+
+def _progress(message: str) -> None:
+    err.print(f"[dim]{datetime.now():%H:%M:%S}[/dim] {message}")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/bold red] {escape(message)}")
+    raise typer.Exit(code)
+
+
+def _parse_as_of(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        _fail(f"--as-of {value!r} is not an ISO timestamp (e.g. 2026-11-01T00:00:00+00:00)")
+    return None
+
+
+def _run(contacts: list[str], db: Path, config_path: Path | None, as_of: str | None) -> None:
+    from fcr.load import QuarantineThresholdError
+    from fcr.pipeline import run
+    from fcr.read import FileLoadError
+    from fcr.report import print_summary
+    from fcr.validate import ValidationFailed
+
+    try:
+        config = load_config(config_path)
+        result = run(contacts, db, config, as_of=_parse_as_of(as_of), progress=_progress)
+    except (ConfigError, FileLoadError, QuarantineThresholdError, ValidationFailed) as exc:
+        _fail(str(exc))
+    print_summary(result, out)
+
+
+@app.command("run")
+def run_command(
+    contacts: Annotated[list[str], typer.Option("--contacts", help="CSV/Parquet/JSONL files or globs")],
+    db: Annotated[Path, typer.Option(help="DuckDB file to load into and publish to")],
+    config: Annotated[Path | None, typer.Option(help="TOML config file")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="watermark (default: latest contact)")] = None,
+) -> None:
+    """Load contact files, link them into cases, compute, validate and publish metrics."""
+    _run(contacts, db, config, as_of)
+
+
+@app.command()
+def generate(
+    contacts: Annotated[int, typer.Option(help="number of contacts")],
+    out_path: Annotated[Path, typer.Option("--out", help=".csv, .parquet or .jsonl")],
+    seed: Annotated[int, typer.Option(help="random seed")] = 7,
+    days: Annotated[int, typer.Option(help="days of history")] = 120,
+) -> None:
+    """Write a realistic sample contact log of any size."""
+    from fcr.generate import SampleSpec, write_sample
+
+    rows = write_sample(SampleSpec(contacts=contacts, seed=seed, days=days), out_path)
+    out.print(f"wrote {rows:,} rows to {out_path}")
+
+
+@app.command()
+def demo(
+    contacts: Annotated[int, typer.Option(help="number of sample contacts")] = 50_000,
+    directory: Annotated[Path, typer.Option("--dir", help="where the demo files go")] = DEMO_DIR,
+) -> None:
+    """Generate sample data, run the pipeline into a local DuckDB file, print the summary."""
+    from fcr.generate import SampleSpec, write_sample
+
+    sample = directory / "contacts.csv"
+    db = directory / "fcr.duckdb"
+    db.unlink(missing_ok=True)
+    rows = write_sample(SampleSpec(contacts=contacts), sample)
+    _progress(f"generated {rows:,} sample rows in {sample}")
+    _run([str(sample)], db, None, None)
+
+
+def main() -> None:
+    """Entry point for `python -m fcr`."""
+    sys.exit(app())

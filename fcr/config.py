@@ -1,0 +1,203 @@
+"""One validated config object: column and channel mapping, time zones, linking settings."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+CANONICAL_CHANNELS = (
+    "phone",
+    "ivr",
+    "email",
+    "chat",
+    "messaging",
+    "social",
+    "bot",
+    "web",
+    "branch",
+    "other",
+)
+SELF_SERVICE_CHANNELS = ("bot", "ivr", "web")
+# Spellings common in exports, mapped before the config's own [channels] entries.
+CHANNEL_ALIASES = {
+    "voice": "phone",
+    "call": "phone",
+    "telephone": "phone",
+    "e-mail": "email",
+    "mail": "email",
+    "live chat": "chat",
+    "webchat": "chat",
+    "whatsapp": "messaging",
+    "sms": "messaging",
+    "twitter": "social",
+    "facebook": "social",
+    "instagram": "social",
+    "x": "social",
+    "chatbot": "bot",
+    "virtual agent": "bot",
+    "vru": "ivr",
+    "web form": "web",
+    "webform": "web",
+    "self service": "web",
+    "self-service": "web",
+    "store": "branch",
+}
+REQUIRED_COLUMNS = ("contact_id", "customer_id", "channel", "started_at")
+OPTIONAL_COLUMNS = (
+    "ended_at",
+    "direction",
+    "reason",
+    "interaction_id",
+    "ticket_id",
+    "agent_id",
+    "team",
+    "queue",
+    "wait_seconds",
+    "handle_seconds",
+    "hold_seconds",
+    "transfers",
+    "agent_resolved",
+    "survey_resolved",
+    "survey_ces",
+    "survey_csat",
+)
+CONTACT_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message names the key."""
+
+
+def parse_duration(value: object) -> timedelta:
+    """Turn '7d', '24h', '15m', '30s' (or seconds as a number) into a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2].lower()])
+    raise ValueError(f"{value!r} is not a duration; write e.g. '7d', '72h', '15m' or '30s'")
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LinkingConfig(_Strict):
+    """How contacts are linked into cases (SPEC section 3)."""
+
+    repeat_window: Duration = timedelta(days=7)
+    window_mode: Literal["rolling", "anchored"] = "rolling"
+    match_on: Literal["reason", "reason_group", "customer"] = "reason"
+    reason_groups: dict[str, str] = Field(default_factory=dict)
+    link_by: Literal["window", "ticket"] = "window"
+    count_self_service: bool = True
+    transfer_gap: Duration | None = None
+
+    @field_validator("repeat_window")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than zero")
+        return value
+
+
+class CsvConfig(_Strict):
+    """How delimited text files are read."""
+
+    delimiter: str = ","
+    encoding: str = "utf8"
+
+
+class Config(_Strict):
+    """Everything a run needs besides the input files and the database path."""
+
+    source_timezone: str = "UTC"
+    business_timezone: str = "UTC"
+    columns: dict[str, str] = Field(default_factory=dict)
+    channels: dict[str, str] = Field(default_factory=dict)
+    unknown_channel: Literal["other", "quarantine"] = "other"
+    timestamp_formats: list[str] = Field(
+        default_factory=lambda: ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M:%S"]
+    )
+    max_quarantine_share: float = Field(default=0.01, ge=0, le=1)
+    memory_limit: str = "2GB"
+    csv: CsvConfig = Field(default_factory=CsvConfig)
+    linking: LinkingConfig = Field(default_factory=LinkingConfig)
+
+    @field_validator("source_timezone", "business_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+        return value
+
+    @field_validator("columns")
+    @classmethod
+    def _known_columns(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(CONTACT_COLUMNS))
+        if unknown:
+            raise ValueError(f"unknown contact column(s) {unknown}; known: {list(CONTACT_COLUMNS)}")
+        return value
+
+    @field_validator("channels")
+    @classmethod
+    def _canonical_targets(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = {k: v for k, v in value.items() if v not in CANONICAL_CHANNELS}
+        if bad:
+            raise ValueError(f"{bad} map to non-canonical channels; use one of {CANONICAL_CHANNELS}")
+        return {k.strip().lower(): v for k, v in value.items()}
+
+    def source_column(self, canonical: str) -> str:
+        """The source file's name for a canonical contact column."""
+        return self.columns.get(canonical, canonical)
+
+    def channel_map(self) -> dict[str, str]:
+        """Lower-cased source channel value -> canonical channel (canonical names map to themselves)."""
+        return {**{c: c for c in CANONICAL_CHANNELS}, **CHANNEL_ALIASES, **self.channels}
+
+
+def _describe(error: ValidationError, origin: str) -> str:
+    lines = [f"invalid config {origin}:"]
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"])
+        lines.append(f"  {key}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def build_config(data: dict, origin: str = "(in memory)") -> Config:
+    """Validate a config mapping, raising ConfigError that names each bad key."""
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, origin)) from None
+
+
+def load_config(path: Path | str | None) -> Config:
+    """Read and validate a TOML config file; no path gives every SPEC default."""
+    if path is None:
+        return Config()
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    return build_config(data, str(path))

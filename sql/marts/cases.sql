@@ -1,0 +1,104 @@
+-- one row per case: a customer's chain of counted contacts about one problem, attributed to its first contact
+with
+
+case_contacts as (
+    select * from staging.case_contacts
+),
+
+contacts as (
+    select * from staging.contacts
+),
+
+joined as (
+    select
+        case_contacts.case_id,
+        case_contacts.contact_number,
+        contacts.*
+    from case_contacts
+    inner join contacts using (contact_id)
+),
+
+per_case as (
+    select
+        case_id,
+        any_value(customer_id) as customer_id,
+        any_value(link_key) as link_key,
+        count(*) as contact_count,
+        count(distinct channel) as channel_count,
+        min(started_at) as first_started_at,
+        max(started_at) as last_started_at,
+        arg_max(coalesce(ended_at, started_at), contact_number) as last_ended_at,
+        arg_max(channel, contact_number) as last_channel,
+        string_agg(distinct channel, ',' order by channel) as channels_used,
+        sum(coalesce(wait_seconds, 0)) as wait_seconds,
+        sum(coalesce(handle_seconds, 0)) as handle_seconds,
+        sum(coalesce(hold_seconds, 0)) as hold_seconds,
+        sum(coalesce(transfers, 0)) as transfers,
+        bool_and(is_self_service) as is_all_self_service
+    from joined
+    group by case_id
+),
+
+first_contacts as (
+    select * from joined where contact_number = 1
+),
+
+first_channel_counts as (
+    select
+        joined.case_id,
+        count(*) as first_channel_contact_count
+    from joined
+    inner join first_contacts using (case_id)
+    where joined.channel = first_contacts.channel
+    group by joined.case_id
+),
+
+final as (
+    select
+        per_case.case_id,
+        per_case.customer_id,
+        first_contacts.reason,
+        per_case.link_key,
+        first_contacts.channel as first_channel,
+        per_case.last_channel,
+        per_case.channels_used,
+        first_contacts.agent_id,
+        first_contacts.team,
+        first_contacts.queue,
+        first_contacts.business_date,
+        per_case.first_started_at,
+        per_case.last_started_at,
+        per_case.last_ended_at,
+        per_case.contact_count,
+        per_case.channel_count,
+        per_case.contact_count = 1 as is_fcr,
+        per_case.contact_count <= 2 as is_resolved_within_2,
+        per_case.contact_count <= 3 as is_resolved_within_3,
+        first_channel_counts.first_channel_contact_count = 1 as is_same_channel_fcr,
+        per_case.channel_count > 1 as is_multi_channel,
+        first_contacts.is_self_service as is_self_service_start,
+        first_contacts.is_self_service and per_case.is_all_self_service as is_contained,
+        date_diff('second', per_case.first_started_at, per_case.last_ended_at)
+            as time_to_resolution_seconds,
+        per_case.wait_seconds,
+        per_case.handle_seconds,
+        per_case.hold_seconds,
+        per_case.transfers,
+        first_contacts.agent_resolved as first_agent_resolved,
+        first_contacts.survey_resolved as first_survey_resolved,
+        first_contacts.survey_ces as first_survey_ces,
+        first_contacts.survey_csat as first_survey_csat,
+        case $window_mode
+            when 'anchored' then per_case.first_started_at
+            else per_case.last_started_at
+        end + to_seconds($repeat_window_seconds) as matures_at,
+        case $window_mode
+            when 'anchored' then per_case.first_started_at
+            else per_case.last_started_at
+        end + to_seconds($repeat_window_seconds) <= $watermark as is_mature
+    from per_case
+    inner join first_contacts using (case_id)
+    inner join first_channel_counts using (case_id)
+)
+
+select * from final

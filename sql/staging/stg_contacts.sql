@@ -1,0 +1,117 @@
+-- one row per source row of the batch being loaded: typed, mapped, and the first rule it breaks (null = good)
+with
+
+batch as (
+    select * from raw.load_batch
+),
+
+channel_map as (
+    select * from channel_map
+),
+
+trimmed as (
+    select
+        batch.*,
+        nullif(trim(contact_id), '') as contact_id_value,
+        nullif(trim(customer_id), '') as customer_id_value,
+        nullif(lower(trim(channel)), '') as channel_source,
+        nullif(trim(wait_seconds), '') as wait_text,
+        nullif(trim(handle_seconds), '') as handle_text,
+        nullif(trim(hold_seconds), '') as hold_text,
+        nullif(trim(transfers), '') as transfers_text,
+        nullif(trim(survey_ces), '') as ces_text,
+        nullif(trim(survey_csat), '') as csat_text
+    from batch
+),
+
+typed as (
+    select
+        trimmed.*,
+        parse_timestamp(started_at, $source_tz, $timestamp_formats) as started_at_value,
+        parse_timestamp(ended_at, $source_tz, $timestamp_formats) as ended_at_value,
+        coalesce(
+            channel_map.canonical_channel,
+            case when $unknown_channel = 'other' then 'other' end
+        ) as channel_value,
+        case
+            when nullif(trim(direction), '') is null then 'inbound'
+            when lower(trim(direction)) in ('inbound', 'in', 'incoming', 'i') then 'inbound'
+            when lower(trim(direction)) in ('outbound', 'out', 'outgoing', 'o') then 'outbound'
+        end as direction_value,
+        try_cast(wait_text as double) as wait_value,
+        try_cast(handle_text as double) as handle_value,
+        try_cast(hold_text as double) as hold_value,
+        try_cast(transfers_text as integer) as transfers_value,
+        try_cast(ces_text as double) as ces_value,
+        try_cast(csat_text as double) as csat_value
+    from trimmed
+    left join channel_map on channel_map.source_channel = trimmed.channel_source
+),
+
+checked as (
+    select
+        typed.*,
+        case
+            when contact_id_value is null then 'missing_contact_id'
+            when nullif(trim(started_at), '') is null then 'missing_started_at'
+            when started_at_value is null then 'unparseable_started_at'
+            when nullif(trim(ended_at), '') is not null and ended_at_value is null
+                then 'unparseable_ended_at'
+            when channel_value is null then 'unknown_channel'
+            when direction_value is null then 'unknown_direction'
+            when ended_at_value < started_at_value then 'ended_before_started'
+            when (wait_text is not null and wait_value is null)
+                or (handle_text is not null and handle_value is null)
+                or (hold_text is not null and hold_value is null)
+                or (transfers_text is not null and transfers_value is null)
+                or (ces_text is not null and ces_value is null)
+                or (csat_text is not null and csat_value is null)
+                then 'unparseable_number'
+            when wait_value < 0 or handle_value < 0 or hold_value < 0 or transfers_value < 0
+                then 'negative_duration'
+            when ces_value not between 1 and 7 or csat_value not between 1 and 5
+                then 'survey_out_of_range'
+            when (nullif(trim(agent_resolved), '') is not null and parse_flag(agent_resolved) is null)
+                or (nullif(trim(survey_resolved), '') is not null and parse_flag(survey_resolved) is null)
+                then 'unparseable_flag'
+        end as quarantine_rule
+    from typed
+),
+
+final as (
+    select
+        contact_id_value as contact_id,
+        customer_id_value as customer_id,
+        channel_value as channel,
+        started_at_value as started_at,
+        ended_at_value as ended_at,
+        direction_value as direction,
+        coalesce(nullif(trim(reason), ''), 'unknown') as reason,
+        nullif(trim(interaction_id), '') as interaction_id,
+        nullif(trim(ticket_id), '') as ticket_id,
+        nullif(trim(agent_id), '') as agent_id,
+        nullif(trim(team), '') as team,
+        nullif(trim(queue), '') as queue,
+        wait_value as wait_seconds,
+        handle_value as handle_seconds,
+        hold_value as hold_seconds,
+        transfers_value as transfers,
+        parse_flag(agent_resolved) as agent_resolved,
+        parse_flag(survey_resolved) as survey_resolved,
+        ces_value as survey_ces,
+        csat_value as survey_csat,
+        source_file,
+        source_line,
+        file_order,
+        quarantine_rule,
+        case quarantine_rule
+            when 'unparseable_started_at' then 'started_at = ' || started_at
+            when 'unparseable_ended_at' then 'ended_at = ' || ended_at
+            when 'unknown_channel' then 'channel = ' || coalesce(channel, '(empty)')
+            when 'unknown_direction' then 'direction = ' || direction
+            when 'ended_before_started' then 'ended_at ' || ended_at || ' < started_at ' || started_at
+        end as quarantine_detail
+    from checked
+)
+
+select * from final
