@@ -95,6 +95,15 @@ def demo(
     _run([str(sample)], db, None, None)
 
 
+@app.command()
+def docs(out_path: Annotated[Path, typer.Option("--out")] = Path("docs/tables.md")) -> None:
+    """Regenerate the table reference from fcr/schema.yml."""
+    from fcr.docs import render_tables_md
+
+    out_path.write_text(render_tables_md())
+    out.print(f"wrote {out_path}")
+
+
 def main() -> None:
     """Entry point for `python -m fcr`."""
     sys.exit(app())

@@ -33,7 +33,7 @@ per_case as (
         sum(coalesce(wait_seconds, 0)) as wait_seconds,
         sum(coalesce(handle_seconds, 0)) as handle_seconds,
         sum(coalesce(hold_seconds, 0)) as hold_seconds,
-        sum(coalesce(transfers, 0)) as transfers,
+        sum(coalesce(transfers, 0))::bigint as transfers,
         bool_and(is_self_service) as is_all_self_service
     from joined
     group by case_id

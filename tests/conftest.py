@@ -1,0 +1,57 @@
+"""Shared fixtures: a tiny given/expect contact-log builder and a run helper on a temp DuckDB file."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from fcr.config import build_config
+from fcr.pipeline import RunResult, run
+
+HEADER = (
+    "contact_id", "customer_id", "channel", "started_at", "ended_at", "direction", "reason",
+    "interaction_id", "agent_id", "team",
+)
+
+
+def write_contacts(path: Path, rows: list[dict], header: tuple[str, ...] = HEADER) -> Path:
+    """Write rows (dicts with any subset of the header) as a CSV file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(header), extrasaction="raise")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: row.get(k, "") for k in header})
+    return path
+
+
+@pytest.fixture
+def run_log(tmp_path: Path) -> Callable[..., tuple[RunResult, duckdb.DuckDBPyConnection]]:
+    """Run the pipeline on given rows; return the result and a read-only connection to the DB."""
+    connections: list[duckdb.DuckDBPyConnection] = []
+
+    def _run(rows: list[dict], config: dict | None = None, as_of=None, name="contacts.csv"):
+        path = write_contacts(tmp_path / name, rows)
+        db_path = tmp_path / "fcr.duckdb"
+        result = run([str(path)], db_path, build_config(config or {}), as_of=as_of)
+        con = duckdb.connect(str(db_path), read_only=True)
+        con.execute("set TimeZone = 'UTC'")
+        connections.append(con)
+        return result, con
+
+    yield _run
+    for con in connections:
+        con.close()
+
+
+def cases_of(con: duckdb.DuckDBPyConnection) -> list[list[str]]:
+    """Cases as sorted lists of their contact ids, sorted: easy to compare by eye."""
+    rows = con.execute(
+        "select list(contact_id order by contact_number) from published.case_contacts "
+        "group by case_id order by min(started_at), case_id"
+    ).fetchall()
+    return [r[0] for r in rows]
