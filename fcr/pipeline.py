@@ -1,4 +1,8 @@
-"""One run end to end: load, link, compute metrics, validate, publish, record."""
+"""One run end to end: load, link, compute metrics, validate, publish, record.
+
+Each step is a function of an open connection, so the CLI runs them in one go and
+the Airflow DAG runs them as separate tasks on the same database file.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,10 @@ from fcr.validate import ValidationFailed, validate_outputs
 Progress = Callable[[str], None]
 
 
+def _quiet(_: str) -> None:
+    """Progress sink that prints nothing."""
+
+
 @dataclass
 class RunResult:
     """What a run did, for the CLI summary, the DAG and tests."""
@@ -33,29 +41,112 @@ class RunResult:
     watermark: datetime | None
     load: LoadResult
     counts: dict[str, int] = field(default_factory=dict)
+    validation: str = "not run"
     duration_seconds: float = 0.0
 
 
-def _watermark(
-    con: duckdb.DuckDBPyConnection, as_of: datetime | None, previous: datetime | None
-) -> datetime | None:
+def new_run_id(now: datetime | None = None) -> str:
+    """A unique, sortable run id."""
+    now = now or datetime.now(UTC)
+    return f"run-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def resolve_watermark(con: duckdb.DuckDBPyConnection, as_of: datetime | None) -> datetime:
     """The run's watermark: as given (default: latest contact start), never behind the last run's."""
+    if not _table_exists(con, tables.CONTACTS):
+        raise RuntimeError("the database holds no contacts yet: pass --contacts PATH")
     if as_of is None:
         as_of = con.execute(f"select max(started_at) from {tables.CONTACTS}").fetchone()[0]
-    if as_of is not None and as_of.tzinfo is None:
+    if as_of is None:
+        raise RuntimeError("no contacts were loaded, so there is no watermark: check the input files")
+    if as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=UTC)
-    if previous is not None and (as_of is None or previous > as_of):
-        return previous
-    return as_of
+    previous, _ = last_published(con)
+    return max(as_of, previous) if previous is not None else as_of
 
 
-def _contacts_table_exists(con: duckdb.DuckDBPyConnection) -> bool:
+def _table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    schema, name = qualified.split(".")
     return bool(
         con.execute(
             "select count(*) from information_schema.tables "
-            "where table_schema = $schema and table_name = 'contacts'",
-            {"schema": tables.RAW},
+            "where table_schema = $schema and table_name = $name",
+            {"schema": schema, "name": name},
         ).fetchone()[0]
+    )
+
+
+def step_load(
+    con: duckdb.DuckDBPyConnection,
+    contacts: list[str],
+    config: Config,
+    run_id: str,
+    progress: Progress = _quiet,
+) -> LoadResult:
+    """Load the files (paths or globs) into raw.contacts; bad rows to raw.quarantine."""
+    paths = expand_paths(contacts) if contacts else []
+    if not paths:
+        return LoadResult()
+    progress(f"loading {len(paths)} file(s)")
+    return load_files(con, paths, config, run_id, progress)
+
+
+def step_transform(
+    con: duckdb.DuckDBPyConnection, config: Config, watermark: datetime, progress: Progress = _quiet
+) -> dict[str, int]:
+    """Link contacts into cases and compute metrics into the staging schema."""
+    progress(f"linking contacts into cases (watermark {watermark:%Y-%m-%d %H:%M:%S %Z})")
+    counts = link(con, config, watermark)
+    progress("computing metrics")
+    counts["metrics"] = compute_metrics(con, config, watermark)
+    return counts
+
+
+def step_validate(con: duckdb.DuckDBPyConnection, progress: Progress = _quiet) -> str:
+    """Audit the staged outputs; raise ValidationFailed (nothing published) when a check fails."""
+    progress("validating outputs")
+    report = validate_outputs(con)
+    if not report.passed:
+        raise ValidationFailed(report.describe())
+    return "passed"
+
+
+def step_publish(con: duckdb.DuckDBPyConnection, progress: Progress = _quiet) -> None:
+    """Swap the validated staging tables into the published schema."""
+    progress("publishing")
+    publish(con)
+
+
+def record(
+    con: duckdb.DuckDBPyConnection,
+    result: RunResult,
+    config: Config,
+    started: datetime,
+    status: str,
+    message: str,
+    data_interval: tuple[datetime | None, datetime | None] = (None, None),
+) -> None:
+    """Append the run to published.pipeline_runs."""
+    record_run(
+        con,
+        RunRecord(
+            run_id=result.run_id,
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            status=status,
+            data_interval_start=data_interval[0],
+            data_interval_end=data_interval[1],
+            as_of=result.watermark,
+            rows_read=result.load.rows_read,
+            rows_quarantined=result.load.rows_quarantined,
+            contacts=result.counts.get("contacts", 0),
+            cases=result.counts.get("cases", 0),
+            metrics_rows=result.counts.get("metrics", 0),
+            validation_result=result.validation,
+            message=message[:2000],
+            linking_settings=json.dumps(config.linking.model_dump(mode="json"), sort_keys=True),
+            duration_seconds=result.duration_seconds,
+        ),
     )
 
 
@@ -66,61 +157,27 @@ def run(
     as_of: datetime | None = None,
     run_id: str | None = None,
     data_interval: tuple[datetime | None, datetime | None] = (None, None),
-    progress: Progress = lambda _: None,
+    progress: Progress = _quiet,
 ) -> RunResult:
-    """Load the files into the database, recompute, validate and publish; raise on failure."""
+    """Load the files, recompute, validate and publish; raise (publishing nothing) on failure."""
     started = datetime.now(UTC)
     clock = time.perf_counter()
-    run_id = run_id or f"run-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    paths = expand_paths(contacts) if contacts else []
-    result = RunResult(run_id=run_id, db_path=Path(db_path), watermark=None, load=LoadResult())
-    status, validation, message = "failed", "not run", ""
+    result = RunResult(run_id or new_run_id(started), Path(db_path), None, LoadResult())
+    status, message = "failed", ""
     con = db.connect(db_path, memory_limit=config.memory_limit)
     try:
-        previous_as_of, _ = last_published(con)
-        if paths:
-            progress(f"loading {len(paths)} file(s)")
-            result.load = load_files(con, paths, config, run_id, progress)
-        if not _contacts_table_exists(con):
-            raise RuntimeError(f"{db_path} holds no contacts yet: pass --contacts PATH")
-        result.watermark = _watermark(con, as_of, previous_as_of)
-        progress(f"linking contacts into cases (watermark {result.watermark:%Y-%m-%d %H:%M:%S %Z})")
-        result.counts.update(link(con, config, result.watermark))
-        progress("computing metrics")
-        result.counts["metrics"] = compute_metrics(con, config, result.watermark)
-        progress("validating outputs")
-        report = validate_outputs(con)
-        validation = "passed" if report.passed else "failed"
-        if not report.passed:
-            raise ValidationFailed(report.describe())
-        progress("publishing")
-        publish(con)
+        result.load = step_load(con, contacts, config, result.run_id, progress)
+        result.watermark = resolve_watermark(con, as_of)
+        result.counts = step_transform(con, config, result.watermark, progress)
+        result.validation = "failed"
+        result.validation = step_validate(con, progress)
+        step_publish(con, progress)
         status, message = "published", "ok"
         return result
     except Exception as exc:
-        message = str(exc)[:2000]
+        message = str(exc)
         raise
     finally:
         result.duration_seconds = time.perf_counter() - clock
-        record_run(
-            con,
-            RunRecord(
-                run_id=run_id,
-                started_at=started,
-                finished_at=datetime.now(UTC),
-                status=status,
-                data_interval_start=data_interval[0],
-                data_interval_end=data_interval[1],
-                as_of=result.watermark,
-                rows_read=result.load.rows_read,
-                rows_quarantined=result.load.rows_quarantined,
-                contacts=result.counts.get("contacts", 0),
-                cases=result.counts.get("cases", 0),
-                metrics_rows=result.counts.get("metrics", 0),
-                validation_result=validation,
-                message=message,
-                linking_settings=json.dumps(config.linking.model_dump(mode="json"), sort_keys=True),
-                duration_seconds=result.duration_seconds,
-            ),
-        )
+        record(con, result, config, started, status, message, data_interval)
         con.close()

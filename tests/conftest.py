@@ -13,8 +13,16 @@ from fcr.config import build_config
 from fcr.pipeline import RunResult, run
 
 HEADER = (
-    "contact_id", "customer_id", "channel", "started_at", "ended_at", "direction", "reason",
-    "interaction_id", "agent_id", "team",
+    "contact_id",
+    "customer_id",
+    "channel",
+    "started_at",
+    "ended_at",
+    "direction",
+    "reason",
+    "interaction_id",
+    "agent_id",
+    "team",
 )
 
 
