@@ -44,7 +44,7 @@ def run_log(tmp_path: Path) -> Callable[..., tuple[RunResult, duckdb.DuckDBPyCon
 
     def _run(rows: list[dict], config: dict | None = None, as_of=None, name="contacts.csv"):
         path = write_contacts(tmp_path / name, rows)
-        db_path = tmp_path / "fcr.duckdb"
+        db_path = tmp_path / f"{Path(name).stem}.duckdb"
         result = run([str(path)], db_path, build_config(config or {}), as_of=as_of)
         con = duckdb.connect(str(db_path), read_only=True)
         con.execute("set TimeZone = 'UTC'")
