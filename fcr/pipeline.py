@@ -19,7 +19,7 @@ import duckdb
 from fcr import db, tables
 from fcr.config import Config
 from fcr.link import link
-from fcr.load import LoadResult, load_files
+from fcr.load import LoadResult, QuarantineThresholdError, load_files
 from fcr.metrics import compute_metrics
 from fcr.publish import RunRecord, last_published, publish, record_run
 from fcr.read import expand_paths
@@ -174,6 +174,9 @@ def run(
         step_publish(con, progress)
         status, message = "published", "ok"
         return result
+    except QuarantineThresholdError as exc:
+        result.load, message = exc.result, str(exc)
+        raise
     except Exception as exc:
         message = str(exc)
         raise
