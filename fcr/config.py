@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -123,6 +123,29 @@ class CsvConfig(_Strict):
     encoding: str = "utf8"
 
 
+class ValidationConfig(_Strict):
+    """Thresholds the Great Expectations suites under expectations/ are run with (SPEC section 5)."""
+
+    earliest_started_at: datetime = datetime(2000, 1, 1, tzinfo=UTC)
+    future_tolerance: Duration = timedelta(days=1)
+    max_case_drop_share: float = Field(default=0.1, ge=0, le=1)
+    case_drop_min_cases: int = Field(default=100, ge=0)
+    chunk_rows: int = Field(default=2_000_000, gt=0)
+    sample_rows: int = Field(default=5, ge=1)
+
+    @field_validator("earliest_started_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class ServingConfig(_Strict):
+    """Where the read-only copy for BI tools goes after each publish."""
+
+    enabled: bool = True
+    dir: Path | None = None
+
+
 class Config(_Strict):
     """Everything a run needs besides the input files and the database path."""
 
@@ -138,6 +161,8 @@ class Config(_Strict):
     memory_limit: str = "2GB"
     csv: CsvConfig = Field(default_factory=CsvConfig)
     linking: LinkingConfig = Field(default_factory=LinkingConfig)
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    serving: ServingConfig = Field(default_factory=ServingConfig)
 
     @field_validator("source_timezone", "business_timezone")
     @classmethod

@@ -23,7 +23,8 @@ from fcr.load import LoadResult, QuarantineThresholdError, load_files
 from fcr.metrics import compute_metrics
 from fcr.publish import RunRecord, last_published, publish, record_run
 from fcr.read import expand_paths
-from fcr.validate import ValidationFailed, validate_outputs
+from fcr.serve import ServeResult, serve
+from fcr.validate import ValidationFailed, ValidationReport, validate_input, validate_outputs
 
 Progress = Callable[[str], None]
 
@@ -42,6 +43,8 @@ class RunResult:
     load: LoadResult
     counts: dict[str, int] = field(default_factory=dict)
     validation: str = "not run"
+    validation_detail: dict[str, dict] = field(default_factory=dict)
+    serving: ServeResult | None = None
     duration_seconds: float = 0.0
 
 
@@ -102,19 +105,46 @@ def step_transform(
     return counts
 
 
-def step_validate(con: duckdb.DuckDBPyConnection, progress: Progress = _quiet) -> str:
-    """Audit the staged outputs; raise ValidationFailed (nothing published) when a check fails."""
-    progress("validating outputs")
-    report = validate_outputs(con)
+def step_validate_input(
+    con: duckdb.DuckDBPyConnection, config: Config, files: list[str], progress: Progress = _quiet
+) -> ValidationReport:
+    """Audit the batch just loaded from `files` (expectations/, stage input); raise ValidationFailed if broken."""
+    progress("validating the loaded batch")
+    report = validate_input(con, config, files)
     if not report.passed:
-        raise ValidationFailed(report.describe())
-    return "passed"
+        raise ValidationFailed(report)
+    return report
+
+
+def step_validate(
+    con: duckdb.DuckDBPyConnection, config: Config, progress: Progress = _quiet
+) -> ValidationReport:
+    """Audit the staged outputs (expectations/, stage output); raise ValidationFailed (nothing published) if broken."""
+    progress("validating outputs")
+    report = validate_outputs(con, config)
+    if not report.passed:
+        raise ValidationFailed(report)
+    return report
 
 
 def step_publish(con: duckdb.DuckDBPyConnection, progress: Progress = _quiet) -> None:
     """Swap the validated staging tables into the published schema."""
     progress("publishing")
     publish(con)
+
+
+def step_serve(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    serve_dir: Path | None = None,
+    progress: Progress = _quiet,
+) -> ServeResult | None:
+    """Replace the read-only serving copy (DuckDB file and Parquet) of the published tables."""
+    if not config.serving.enabled:
+        return None
+    result = serve(con, serve_dir or config.serving.dir)
+    progress(f"serving copy written to {result.directory}")
+    return result
 
 
 def record(
@@ -143,6 +173,7 @@ def record(
             cases=result.counts.get("cases", 0),
             metrics_rows=result.counts.get("metrics", 0),
             validation_result=result.validation,
+            validation_detail=json.dumps(result.validation_detail, sort_keys=True),
             message=message[:2000],
             linking_settings=json.dumps(config.linking.model_dump(mode="json"), sort_keys=True),
             duration_seconds=result.duration_seconds,
@@ -158,8 +189,9 @@ def run(
     run_id: str | None = None,
     data_interval: tuple[datetime | None, datetime | None] = (None, None),
     progress: Progress = _quiet,
+    serve_dir: Path | None = None,
 ) -> RunResult:
-    """Load the files, recompute, validate and publish; raise (publishing nothing) on failure."""
+    """Load, validate the batch, recompute, validate the outputs, publish and serve; raise (publishing nothing) on failure."""
     started = datetime.now(UTC)
     clock = time.perf_counter()
     result = RunResult(run_id or new_run_id(started), Path(db_path), None, LoadResult())
@@ -167,15 +199,24 @@ def run(
     con = db.connect(db_path, memory_limit=config.memory_limit)
     try:
         result.load = step_load(con, contacts, config, result.run_id, progress)
+        report = step_validate_input(con, config, result.load.files, progress)
+        result.validation_detail[report.stage] = report.summary()
         result.watermark = resolve_watermark(con, as_of)
         result.counts = step_transform(con, config, result.watermark, progress)
-        result.validation = "failed"
-        result.validation = step_validate(con, progress)
+        report = step_validate(con, config, progress)
+        result.validation_detail[report.stage] = report.summary()
+        result.validation = "passed"
         step_publish(con, progress)
         status, message = "published", "ok"
+        result.serving = step_serve(con, config, serve_dir, progress)
         return result
     except QuarantineThresholdError as exc:
         result.load, message = exc.result, str(exc)
+        raise
+    except ValidationFailed as exc:
+        result.validation = "failed"
+        result.validation_detail[exc.report.stage] = exc.report.summary()
+        message = str(exc)
         raise
     except Exception as exc:
         message = str(exc)

@@ -31,6 +31,7 @@ class RunRecord:
     message: str
     linking_settings: str
     duration_seconds: float
+    validation_detail: str  # JSON: per stage, the suites run, rows checked and failed expectations
 
 
 def publish(con: duckdb.DuckDBPyConnection) -> None:
@@ -54,11 +55,13 @@ def record_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
             data_interval_start timestamptz, data_interval_end timestamptz, as_of timestamptz,
             rows_read bigint, rows_quarantined bigint, contacts bigint, cases bigint,
             metrics_rows bigint, validation_result varchar, message varchar,
-            linking_settings varchar, duration_seconds double)"""
+            linking_settings varchar, duration_seconds double, validation_detail varchar)"""
     )
+    con.execute(f"alter table {tables.PIPELINE_RUNS} add column if not exists validation_detail varchar")
     values = asdict(record)
+    columns = ", ".join(values)
     placeholders = ", ".join(f"${k}" for k in values)
-    con.execute(f"insert into {tables.PIPELINE_RUNS} values ({placeholders})", values)
+    con.execute(f"insert into {tables.PIPELINE_RUNS} ({columns}) values ({placeholders})", values)
 
 
 def last_published(con: duckdb.DuckDBPyConnection) -> tuple[datetime | None, dict | None]:

@@ -9,6 +9,7 @@ CONTACTS = f"{RAW}.contacts"
 QUARANTINE = f"{RAW}.quarantine"
 LOAD_BATCH = f"{RAW}.load_batch"  # scratch: the batch being loaded
 REASON_GROUPS = f"{RAW}.reason_groups"  # scratch: config's reason -> group map
+VALIDATED_FILES = f"{RAW}.validated_files"  # loaded files whose rows passed the input suites
 
 # staging: computed by a run, validated, then published
 STG_CONTACTS = f"{STAGING}.contacts"

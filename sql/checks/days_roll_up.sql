@@ -1,36 +1,101 @@
--- offending weeks and months: the sum of their days differs from the period computed directly from cases
-with direct as (
+-- one row per week or month and measure: computed directly from cases and contacts, summed from the day rows, and the period's own row
+with
+
+cases as (
+    select business_date, is_mature, contact_count from staging.cases
+),
+
+contacts as (
+    select business_date from staging.contacts
+),
+
+metrics as (
+    select * from staging.metrics
+    where dimension = 'all'
+),
+
+grains as (
+    select * from (values ('week'), ('month')) as g(grain)
+),
+
+direct_cases as (
     select
-        g.grain,
-        date_trunc(g.grain, business_date)::date as period_start,
+        grains.grain,
+        date_trunc(grains.grain, cases.business_date)::date as period_start,
         count(*) as cases,
-        count(*) filter (where is_mature and contact_count = 1) as cases_1
-    from staging.cases
-    cross join (values ('week'), ('month')) as g(grain)
+        count(*) filter (where cases.is_mature) as mature_cases,
+        count(*) filter (where cases.is_mature and cases.contact_count = 1) as cases_1
+    from cases
+    cross join grains
     group by all
 ),
-rolled as (
+
+direct_contacts as (
     select
-        g.grain,
-        date_trunc(g.grain, period_start)::date as period_start,
-        sum(cases) as cases,
-        sum(cases_1) as cases_1
-    from staging.metrics
-    cross join (values ('week'), ('month')) as g(grain)
-    where metrics.grain = 'day' and dimension = 'all'
+        grains.grain,
+        date_trunc(grains.grain, contacts.business_date)::date as period_start,
+        count(*) as contacts
+    from contacts
+    cross join grains
     group by all
-    having sum(cases) > 0
 ),
-published as (
-    select grain, period_start, cases, cases_1
-    from staging.metrics
-    where grain in ('week', 'month') and dimension = 'all' and cases > 0
+
+direct as (
+    select
+        grain,
+        period_start,
+        coalesce(direct_cases.cases, 0) as cases,
+        coalesce(direct_cases.mature_cases, 0) as mature_cases,
+        coalesce(direct_cases.cases_1, 0) as cases_1,
+        coalesce(direct_contacts.contacts, 0) as contacts
+    from direct_cases
+    full outer join direct_contacts using (grain, period_start)
+),
+
+summed_days as (
+    select
+        grains.grain,
+        date_trunc(grains.grain, metrics.period_start)::date as period_start,
+        sum(metrics.cases) as cases,
+        sum(metrics.mature_cases) as mature_cases,
+        sum(metrics.cases_1) as cases_1,
+        sum(metrics.contacts) as contacts
+    from metrics
+    cross join grains
+    where metrics.grain = 'day'
+    group by all
+),
+
+period_rows as (
+    select grain, period_start, cases, mature_cases, cases_1, contacts
+    from metrics
+    where grain in ('week', 'month')
+),
+
+direct_long as (
+    unpivot direct on cases, mature_cases, cases_1, contacts into name measure value direct_value
+),
+
+summed_days_long as (
+    unpivot summed_days on cases, mature_cases, cases_1, contacts into name measure value summed_days_value
+),
+
+period_rows_long as (
+    unpivot period_rows on cases, mature_cases, cases_1, contacts into name measure value period_row_value
+),
+
+final as (
+    select
+        grain,
+        period_start,
+        measure,
+        coalesce(direct_long.direct_value, 0) as direct_value,
+        coalesce(summed_days_long.summed_days_value, 0) as summed_days_value,
+        coalesce(period_rows_long.period_row_value, 0) as period_row_value
+    from direct_long
+    full outer join summed_days_long using (grain, period_start, measure)
+    full outer join period_rows_long using (grain, period_start, measure)
 )
-select direct.grain, direct.period_start, direct.cases, rolled.cases, published.cases
-from direct
-full outer join rolled using (grain, period_start)
-full outer join published using (grain, period_start)
-where direct.cases is distinct from rolled.cases
-    or direct.cases is distinct from published.cases
-    or direct.cases_1 is distinct from rolled.cases_1
-    or direct.cases_1 is distinct from published.cases_1
+
+select * from final
+order by grain, period_start, measure
