@@ -18,6 +18,7 @@ err = Console(stderr=True)
 out = Console()
 
 DEMO_DIR = Path("demo")
+SERVE_DIR_HELP = "where the read-only copy for BI tools goes (default: <db stem>_serving/ beside --db)"
 
 
 def _progress(message: str) -> None:
@@ -39,17 +40,33 @@ def _parse_as_of(value: str | None) -> datetime | None:
     return None
 
 
-def _run(contacts: list[str], db: Path, config_path: Path | None, as_of: str | None) -> None:
+def _run(
+    contacts: list[str],
+    db: Path,
+    config_path: Path | None,
+    as_of: str | None,
+    full: bool = False,
+    serve_dir: Path | None = None,
+) -> None:
     from fcr.load import QuarantineThresholdError
     from fcr.pipeline import run
     from fcr.read import FileLoadError
     from fcr.report import print_summary
+    from fcr.serve import ServeError
     from fcr.validate import ValidationFailed
 
     try:
         config = load_config(config_path)
-        result = run(contacts, db, config, as_of=_parse_as_of(as_of), progress=_progress)
-    except (ConfigError, FileLoadError, QuarantineThresholdError, ValidationFailed) as exc:
+        result = run(
+            contacts,
+            db,
+            config,
+            as_of=_parse_as_of(as_of),
+            progress=_progress,
+            full=full,
+            serve_dir=serve_dir,
+        )
+    except (ConfigError, FileLoadError, QuarantineThresholdError, ValidationFailed, ServeError) as exc:
         _fail(str(exc))
     print_summary(result, out)
 
@@ -60,9 +77,11 @@ def run_command(
     db: Annotated[Path, typer.Option(help="DuckDB file to load into and publish to")],
     config: Annotated[Path | None, typer.Option(help="TOML config file")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="watermark (default: latest contact)")] = None,
+    full: Annotated[bool, typer.Option("--full", help="recompute everything, not only what changed")] = False,
+    serve_dir: Annotated[Path | None, typer.Option("--serve-dir", help=SERVE_DIR_HELP)] = None,
 ) -> None:
     """Load contact files, link them into cases, compute, validate and publish metrics."""
-    _run(contacts, db, config, as_of)
+    _run(contacts, db, config, as_of, full, serve_dir)
 
 
 @app.command()
@@ -83,6 +102,7 @@ def generate(
 def demo(
     contacts: Annotated[int, typer.Option(help="number of sample contacts")] = 50_000,
     directory: Annotated[Path, typer.Option("--dir", help="where the demo files go")] = DEMO_DIR,
+    serve_dir: Annotated[Path | None, typer.Option("--serve-dir", help=SERVE_DIR_HELP)] = None,
 ) -> None:
     """Generate sample data, run the pipeline into a local DuckDB file, print the summary."""
     from fcr.generate import SampleSpec, write_sample
@@ -92,7 +112,7 @@ def demo(
     db.unlink(missing_ok=True)
     rows = write_sample(SampleSpec(contacts=contacts), sample)
     _progress(f"generated {rows:,} sample rows in {sample}")
-    _run([str(sample)], db, None, None)
+    _run([str(sample)], db, None, None, serve_dir=serve_dir)
 
 
 @app.command()

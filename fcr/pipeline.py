@@ -16,11 +16,11 @@ from pathlib import Path
 
 import duckdb
 
-from fcr import db, tables
+from fcr import db, incremental, tables
 from fcr.config import Config
-from fcr.link import link
+from fcr.link import link_delta, link_sensitivity_delta, linking_params, sensitivity_definitions
 from fcr.load import LoadResult, QuarantineThresholdError, load_files
-from fcr.metrics import compute_metrics
+from fcr.metrics import compute_metrics, compute_sensitivity
 from fcr.publish import RunRecord, last_published, publish, record_run
 from fcr.read import expand_paths
 from fcr.serve import ServeResult, serve
@@ -95,20 +95,41 @@ def step_load(
 
 
 def step_transform(
-    con: duckdb.DuckDBPyConnection, config: Config, watermark: datetime, progress: Progress = _quiet
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    watermark: datetime,
+    progress: Progress = _quiet,
+    force_full: bool = False,
 ) -> dict[str, int]:
-    """Link contacts into cases and compute metrics into the staging schema."""
-    progress(f"linking contacts into cases (watermark {watermark:%Y-%m-%d %H:%M:%S %Z})")
-    counts = link(con, config, watermark)
+    """Link contacts into cases and compute metrics into the staging schema, incrementally when it can."""
+    scope = incremental.plan_scope(con, config, force_full)
+    progress(f"{scope.reason} (watermark {watermark:%Y-%m-%d %H:%M:%S %Z})")
+    params = {**linking_params(config, watermark), **incremental.scope_params(scope, watermark)}
+    incremental.prepare(con, scope, params)
+    progress("linking contacts into cases")
+    counts = link_delta(con, config, params)
+    progress(f"linking under {len(sensitivity_definitions(config))} sensitivity definitions")
+    link_sensitivity_delta(con, config, params)
+    incremental.mark_affected(con, scope, params)
+    incremental.merge_state(con, scope, params)
     progress("computing metrics")
-    counts["metrics"] = compute_metrics(con, config, watermark)
+    counts["metrics_recomputed"] = compute_metrics(con, params)
+    incremental.merge_metrics(con, scope)
+    counts["sensitivity"] = compute_sensitivity(con, params, config.linking.repeat_window.total_seconds())
+    for name, table in (
+        ("contacts", tables.STG_CONTACTS),
+        ("cases", tables.STG_CASES),
+        ("metrics", tables.STG_METRICS),
+    ):
+        counts[name] = con.execute(f"select count(*) from {table}").fetchall()[0][0]
+    counts["full"] = int(scope.full)
     return counts
 
 
 def step_validate_input(
     con: duckdb.DuckDBPyConnection, config: Config, files: list[str], progress: Progress = _quiet
 ) -> ValidationReport:
-    """Audit the batch just loaded from `files` (expectations/, stage input); raise ValidationFailed if broken."""
+    """Audit the batch loaded from `files` with the input suites; raise ValidationFailed when one breaks."""
     progress("validating the loaded batch")
     report = validate_input(con, config, files)
     if not report.passed:
@@ -119,7 +140,7 @@ def step_validate_input(
 def step_validate(
     con: duckdb.DuckDBPyConnection, config: Config, progress: Progress = _quiet
 ) -> ValidationReport:
-    """Audit the staged outputs (expectations/, stage output); raise ValidationFailed (nothing published) if broken."""
+    """Audit the staged outputs with the output suites; raise ValidationFailed (nothing published)."""
     progress("validating outputs")
     report = validate_outputs(con, config)
     if not report.passed:
@@ -175,7 +196,7 @@ def record(
             validation_result=result.validation,
             validation_detail=json.dumps(result.validation_detail, sort_keys=True),
             message=message[:2000],
-            linking_settings=json.dumps(config.linking.model_dump(mode="json"), sort_keys=True),
+            linking_settings=incremental.definition_fingerprint(config),
             duration_seconds=result.duration_seconds,
         ),
     )
@@ -189,9 +210,10 @@ def run(
     run_id: str | None = None,
     data_interval: tuple[datetime | None, datetime | None] = (None, None),
     progress: Progress = _quiet,
+    full: bool = False,
     serve_dir: Path | None = None,
 ) -> RunResult:
-    """Load, validate the batch, recompute, validate the outputs, publish and serve; raise (publishing nothing) on failure."""
+    """Load, validate, recompute, validate, publish and serve; raise (publishing nothing) on failure."""
     started = datetime.now(UTC)
     clock = time.perf_counter()
     result = RunResult(run_id or new_run_id(started), Path(db_path), None, LoadResult())
@@ -202,7 +224,7 @@ def run(
         report = step_validate_input(con, config, result.load.files, progress)
         result.validation_detail[report.stage] = report.summary()
         result.watermark = resolve_watermark(con, as_of)
-        result.counts = step_transform(con, config, result.watermark, progress)
+        result.counts = step_transform(con, config, result.watermark, progress, force_full=full)
         report = step_validate(con, config, progress)
         result.validation_detail[report.stage] = report.summary()
         result.validation = "passed"

@@ -21,6 +21,7 @@ import duckdb
 
 from fcr import sqlfiles, tables
 from fcr.config import CANONICAL_CHANNELS, Config
+from fcr.incremental import definition_fingerprint
 from fcr.publish import last_published
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
@@ -135,7 +136,7 @@ class ValidationReport:
     def describe(self) -> str:
         """The message a failed run prints: each failed expectation with sample rows."""
         if self.passed:
-            return f"{self.stage} validation passed: {self.expectations} expectations in {len(self.suites)} suites"
+            return f"{self.stage} validation passed: {self.expectations} expectations held"
         lines = [
             f"{self.stage} validation failed: {len(self.failures)} of {self.expectations} expectations "
             "did not hold; nothing was published and the last published tables are kept."
@@ -202,18 +203,18 @@ def _pending_files(con: duckdb.DuckDBPyConnection, files: list[str]) -> list[str
 def validate_outputs(con: duckdb.DuckDBPyConnection, config: Config) -> ValidationReport:
     """Run the output suites on the staged tables, before they are swapped into published."""
     stage_views(con)
-    _, previous_linking = last_published(con)
-    same_definition = previous_linking == config.linking.model_dump(mode="json")
-    skip = {} if same_definition else {"needs_previous_run": "no published run with the same linking settings"}
+    _, previous_definition = last_published(con)
+    same_definition = previous_definition == json.loads(definition_fingerprint(config))
+    skip = {} if same_definition else {"needs_previous_run": "no published run with these linking settings"}
     return run_suites(con, suites(OUTPUT), suite_parameters(config), config, skip)
 
 
 def stage_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Create each published view over the staged tables (staging.metric_rates), to validate what will be published."""
+    """Build each published view over the staged tables too (staging.metric_rates), to validate it."""
     sql = sqlfiles.read_sql("marts/metric_rates")
     staged = sql.replace(f"{tables.PUBLISHED}.", f"{tables.STAGING}.")
-    if f"{tables.STAGING}.metric_rates" not in staged:
-        raise RuntimeError("marts/metric_rates no longer creates published.metric_rates")
+    if tables.STG_METRIC_RATES not in staged:
+        raise RuntimeError(f"marts/metric_rates no longer creates {tables.METRIC_RATES}")
     con.execute(staged)
 
 
@@ -268,10 +269,14 @@ def _frames(con: duckdb.DuckDBPyConnection, suite: Suite, params: dict[str, Any]
     rows = con.execute(f"select count(*) from ({sql})", bound).fetchone()[0]
     chunks = math.ceil(rows / chunk_rows)
     for chunk in range(chunks):
-        yield con.execute(
-            f'select * from ({sql}) where hash("{column}") % $chunks = $chunk',
-            {**bound, "chunks": chunks, "chunk": chunk},
-        ).to_arrow_table().to_pandas()
+        yield (
+            con.execute(
+                f'select * from ({sql}) where hash("{column}") % $chunks = $chunk',
+                {**bound, "chunks": chunks, "chunk": chunk},
+            )
+            .to_arrow_table()
+            .to_pandas()
+        )
 
 
 def _merge(failures: dict[str, Failure], failure: Failure, sample_rows: int) -> None:
@@ -374,4 +379,3 @@ def _plain(row: dict) -> dict:
             value = value.item()
         out[key] = value
     return out
-

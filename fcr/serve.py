@@ -1,0 +1,148 @@
+"""Copy the published tables to a read-only serving copy for BI tools, each file replaced atomically.
+
+A BI tool reads the serving copy, never the pipeline's database, so it cannot lock the writer out
+and never sees a half-written table: every file is written under a temporary name, flushed to disk
+and renamed over the old one (os.replace). A reader that has the old file open keeps reading it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from fcr import tables
+
+SERVING_DATABASE = "fcr_published.duckdb"
+MANIFEST = "manifest.json"
+_READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+
+
+class ServeError(RuntimeError):
+    """The tables were published but the serving copy could not be written."""
+
+
+@dataclass
+class ServeResult:
+    """Where the serving copy went and what it holds."""
+
+    directory: Path
+    database: Path
+    parquet: dict[str, Path] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def database_path(con: duckdb.DuckDBPyConnection) -> Path:
+    """The file the connection's default database lives in."""
+    row = con.execute(
+        "select path from duckdb_databases() where database_name = current_database()"
+    ).fetchone()
+    return Path(row[0])
+
+
+def default_directory(db_path: Path) -> Path:
+    """<db stem>_serving/ beside the database file."""
+    return db_path.with_name(f"{db_path.stem}_serving")
+
+
+def published_relations(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every table and view in the published schema except the run log, by name."""
+    rows = con.execute(
+        "select table_name from information_schema.tables "
+        "where table_schema = $schema and table_schema || '.' || table_name <> $run_log order by table_name",
+        {"schema": tables.PUBLISHED, "run_log": tables.PIPELINE_RUNS},
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def serve(con: duckdb.DuckDBPyConnection, directory: Path | str | None = None) -> ServeResult:
+    """Write every published table and view to <directory>/fcr_published.duckdb and <name>.parquet."""
+    clock = time.perf_counter()
+    directory = Path(directory) if directory else default_directory(database_path(con))
+    result = ServeResult(directory=directory, database=directory / SERVING_DATABASE)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        names = published_relations(con)
+        result.rows = {name: _row_count(con, name) for name in names}
+        _write_database(con, names, result.database)
+        for name in names:
+            result.parquet[name] = directory / f"{name}.parquet"
+            _write_parquet(con, name, result.parquet[name])
+        _write_manifest(directory, result)
+    except (OSError, duckdb.Error) as exc:
+        raise ServeError(
+            f"the run published, but the serving copy in {directory} could not be written: {exc}"
+        ) from exc
+    result.seconds = time.perf_counter() - clock
+    return result
+
+
+def _row_count(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    return con.execute(f"select count(*) from {tables.PUBLISHED}.{name}").fetchone()[0]
+
+
+def _temporary(path: Path) -> Path:
+    """A sibling name for writing `path` (same directory, so os.replace is atomic)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    for leftover in (temporary, temporary.with_name(temporary.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    return temporary
+
+
+def _write_database(con: duckdb.DuckDBPyConnection, names: list[str], target: Path) -> None:
+    temporary = _temporary(target)
+    con.execute("attach $path as serving_copy", {"path": str(temporary)})
+    try:
+        con.execute(f"create schema serving_copy.{tables.PUBLISHED}")
+        for name in names:
+            con.execute(
+                f"create table serving_copy.{tables.PUBLISHED}.{name} as "
+                f"select * from {tables.PUBLISHED}.{name}"
+            )
+        con.execute("checkpoint serving_copy")
+    finally:
+        con.execute("detach serving_copy")
+    _replace(temporary, target)
+
+
+def _write_parquet(con: duckdb.DuckDBPyConnection, name: str, target: Path) -> None:
+    temporary = _temporary(target)
+    con.execute(
+        f"copy (select * from {tables.PUBLISHED}.{name}) to $path (format parquet, compression zstd)",
+        {"path": str(temporary)},
+    )
+    _replace(temporary, target)
+
+
+def _write_manifest(directory: Path, result: ServeResult) -> None:
+    target = directory / MANIFEST
+    temporary = _temporary(target)
+    manifest = {
+        "served_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "database": result.database.name,
+        "tables": {
+            name: {"rows": rows, "parquet": result.parquet[name].name} for name, rows in result.rows.items()
+        },
+    }
+    temporary.write_text(json.dumps(manifest, indent=2) + "\n")
+    _replace(temporary, target)
+
+
+def _replace(temporary: Path, target: Path) -> None:
+    """Flush the new file to disk, mark it read-only and rename it over the old one."""
+    with temporary.open("rb") as handle:
+        os.fsync(handle.fileno())
+    temporary.chmod(_READ_ONLY)
+    os.replace(temporary, target)
+    directory = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
