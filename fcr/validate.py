@@ -261,22 +261,24 @@ def _frames(con: duckdb.DuckDBPyConnection, suite: Suite, params: dict[str, Any]
     sql = sqlfiles.read_sql(f"checks/{suite.name}")
     bound = sqlfiles._used(sql, params)
     column = suite.partition_column
-    if column is None:
-        frame = con.execute(sql, bound).to_arrow_table().to_pandas()
-        if len(frame):
-            yield frame
-        return
-    rows = con.execute(f"select count(*) from ({sql})", bound).fetchone()[0]
-    chunks = math.ceil(rows / chunk_rows)
-    for chunk in range(chunks):
-        yield (
-            con.execute(
-                f'select * from ({sql}) where hash("{column}") % $chunks = $chunk',
-                {**bound, "chunks": chunks, "chunk": chunk},
+    # a cursor of its own: relations cannot run while the caller's connection holds a result
+    with con.cursor() as cursor:
+        if column is None:
+            frame = cursor.sql(sql, params=bound).to_arrow_table().to_pandas()
+            if len(frame):
+                yield frame
+            return
+        rows = cursor.sql(f"select count(*) from ({sql})", params=bound).fetchall()[0][0]
+        chunks = math.ceil(rows / chunk_rows)
+        for chunk in range(chunks):
+            yield (
+                cursor.sql(
+                    f'select * from ({sql}) where hash("{column}") % $chunks = $chunk',
+                    params={**bound, "chunks": chunks, "chunk": chunk},
+                )
+                .to_arrow_table()
+                .to_pandas()
             )
-            .to_arrow_table()
-            .to_pandas()
-        )
 
 
 def _merge(failures: dict[str, Failure], failure: Failure, sample_rows: int) -> None:

@@ -1,0 +1,128 @@
+"""The serving copy for BI tools: complete, read-only, replaced atomically while readers keep reading."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import stat
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from fcr.cli import app
+from fcr.config import build_config
+from fcr.generate import SampleSpec, write_sample
+from fcr.pipeline import run
+from fcr.serve import MANIFEST, SERVING_DATABASE
+from tests.conftest import write_contacts
+
+ROWS = [
+    {"contact_id": "a1", "customer_id": "A", "channel": "phone", "started_at": "2026-03-02 09:00:00"},
+    {"contact_id": "a2", "customer_id": "A", "channel": "email", "started_at": "2026-03-03 09:00:00"},
+    {"contact_id": "b1", "customer_id": "B", "channel": "chat", "started_at": "2026-03-04 09:00:00"},
+]
+
+
+def contents(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple]:
+    return con.execute(f"select * from {relation} order by all").fetchall()
+
+
+def test_the_serving_copy_holds_every_published_table_and_view(run_log):
+    result, con = run_log(ROWS)
+    directory = result.db_path.parent / "fcr_serving"
+    assert result.serving is not None and result.serving.directory == directory
+    published = ["case_contacts", "cases", "fcr_sensitivity", "metric_rates", "metrics"]
+    assert sorted(result.serving.rows) == published
+    served = duckdb.connect(str(directory / SERVING_DATABASE), read_only=True)
+    served.execute("set TimeZone = 'UTC'")
+    for name in published:
+        expected = contents(con, f"published.{name}")
+        assert contents(served, f"published.{name}") == expected, name
+        assert contents(con, f"read_parquet('{directory / name}.parquet')") == expected, name
+    served.close()
+    manifest = json.loads((directory / MANIFEST).read_text())
+    assert {name: t["rows"] for name, t in manifest["tables"].items()} == result.serving.rows
+    assert result.serving.rows["cases"] == 2
+    files = sorted(p.name for p in directory.iterdir())
+    assert files == sorted(
+        [SERVING_DATABASE, MANIFEST, *(f"{n}.parquet" for n in published)]
+    )  # no temp files
+    for path in directory.iterdir():
+        assert not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH), path
+
+
+def test_serve_dir_option_and_config(tmp_path: Path):
+    csv = write_contacts(tmp_path / "c.csv", ROWS)
+    target = tmp_path / "bi"
+    result = CliRunner().invoke(
+        app, ["run", "--contacts", str(csv), "--db", str(tmp_path / "x.duckdb"), "--serve-dir", str(target)]
+    )
+    assert result.exit_code == 0, result.output
+    assert (target / SERVING_DATABASE).exists() and not (tmp_path / "x_serving").exists()
+    off = run([str(csv)], tmp_path / "y.duckdb", build_config({"serving": {"enabled": False}}))
+    assert off.serving is None and not (tmp_path / "y_serving").exists()
+    configured = run(
+        [str(csv)], tmp_path / "z.duckdb", build_config({"serving": {"dir": str(tmp_path / "z")}})
+    )
+    assert configured.serving.directory == tmp_path / "z"
+
+
+def _poll(directory: str, stop, results) -> None:
+    """Read the serving copy in a loop as a BI tool would; report what was seen and any error."""
+    seen, errors = [], []
+    database, parquet = Path(directory) / SERVING_DATABASE, Path(directory) / "case_contacts.parquet"
+    while not stop.is_set():
+        try:
+            con = duckdb.connect(str(database), read_only=True)
+            case_contacts, from_cases, metrics, rates = con.execute(
+                "select (select count(*) from published.case_contacts), "
+                "(select sum(contact_count) from published.cases), "
+                "(select count(*) from published.metrics), (select count(*) from published.metric_rates)"
+            ).fetchone()
+            con.close()
+            rows = duckdb.connect().execute(f"select count(*) from read_parquet('{parquet}')").fetchone()[0]
+            seen.append((case_contacts, from_cases, metrics, rates, rows))
+        except Exception as exc:  # anything a reader would see as a failure
+            errors.append(repr(exc))
+    results.put((seen, errors))
+
+
+@pytest.mark.slow
+def test_a_reader_polling_during_publishes_never_errors_nor_sees_a_partial_table(tmp_path: Path):
+    db_path = tmp_path / "fcr.duckdb"
+    write_sample(SampleSpec(contacts=4000), tmp_path / "all.csv")
+    samples = []
+    for name, rows in (  # the log delivered in three parts by month (bad rows in the first)
+        ("early", "started_at < '2026-09' or started_at not like '2026-%'"),
+        ("september", "started_at like '2026-09%'"),
+        ("late", "started_at >= '2026-10'"),
+    ):
+        samples.append(tmp_path / f"{name}.csv")
+        source = f"read_csv('{tmp_path / 'all.csv'}', all_varchar = true)"
+        duckdb.execute(f"copy (from {source} where {rows}) to '{samples[-1]}'")
+    first = run([str(samples[0])], db_path, build_config({}))
+    expected_case_contacts = {first.serving.rows["case_contacts"]}
+
+    context = multiprocessing.get_context("spawn")
+    stop, results = context.Event(), context.Queue()
+    reader = context.Process(target=_poll, args=(str(first.serving.directory), stop, results))
+    reader.start()
+    try:
+        for sample in samples[1:]:
+            later = run([str(sample)], db_path, build_config({}))
+            expected_case_contacts.add(later.serving.rows["case_contacts"])
+    finally:
+        stop.set()
+        seen, errors = results.get(timeout=120)
+        reader.join(timeout=60)
+
+    assert errors == []
+    assert len(seen) > 3
+    for case_contacts, from_cases, metrics, rates, parquet_rows in seen:
+        assert from_cases == case_contacts  # cases and their contacts come from the same publish
+        assert metrics == rates
+        assert case_contacts in expected_case_contacts
+        assert parquet_rows in expected_case_contacts
+    assert len({s[0] for s in seen}) >= 2, "the reader should have seen a publish replace the copy"
