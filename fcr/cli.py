@@ -39,7 +39,13 @@ def _parse_as_of(value: str | None) -> datetime | None:
     return None
 
 
-def _run(contacts: list[str], db: Path, config_path: Path | None, as_of: str | None) -> None:
+def _run(
+    contacts: list[str],
+    db: Path,
+    config_path: Path | None,
+    as_of: str | None,
+    customers: list[str] | None = None,
+) -> None:
     from fcr.load import QuarantineThresholdError
     from fcr.pipeline import run
     from fcr.read import FileLoadError
@@ -48,7 +54,7 @@ def _run(contacts: list[str], db: Path, config_path: Path | None, as_of: str | N
 
     try:
         config = load_config(config_path)
-        result = run(contacts, db, config, as_of=_parse_as_of(as_of), progress=_progress)
+        result = run(contacts, db, config, as_of=_parse_as_of(as_of), progress=_progress, customers=customers)
     except (ConfigError, FileLoadError, QuarantineThresholdError, ValidationFailed) as exc:
         _fail(str(exc))
     print_summary(result, out)
@@ -60,9 +66,15 @@ def run_command(
     db: Annotated[Path, typer.Option(help="DuckDB file to load into and publish to")],
     config: Annotated[Path | None, typer.Option(help="TOML config file")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="watermark (default: latest contact)")] = None,
+    customers: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--customers", help="customers file(s) (customer_id, segment, lifetime_value, churned_at)"
+        ),
+    ] = None,
 ) -> None:
     """Load contact files, link them into cases, compute, validate and publish metrics."""
-    _run(contacts, db, config, as_of)
+    _run(contacts, db, config, as_of, customers)
 
 
 @app.command()
@@ -71,12 +83,17 @@ def generate(
     out_path: Annotated[Path, typer.Option("--out", help=".csv, .parquet or .jsonl")],
     seed: Annotated[int, typer.Option(help="random seed")] = 7,
     days: Annotated[int, typer.Option(help="days of history")] = 120,
+    customers_out: Annotated[
+        Path | None, typer.Option("--customers-out", help="also write the matching customers file")
+    ] = None,
 ) -> None:
-    """Write a realistic sample contact log of any size."""
-    from fcr.generate import SampleSpec, write_sample
+    """Write a realistic sample contact log of any size (and, optionally, its customers file)."""
+    from fcr.generate import SampleSpec, generate_sample, write_table
 
-    rows = write_sample(SampleSpec(contacts=contacts, seed=seed, days=days), out_path)
-    out.print(f"wrote {rows:,} rows to {out_path}")
+    sample = generate_sample(SampleSpec(contacts=contacts, seed=seed, days=days))
+    out.print(f"wrote {write_table(sample.contacts, out_path):,} rows to {out_path}")
+    if customers_out is not None:
+        out.print(f"wrote {write_table(sample.customers, customers_out):,} customers to {customers_out}")
 
 
 @app.command()
@@ -85,14 +102,19 @@ def demo(
     directory: Annotated[Path, typer.Option("--dir", help="where the demo files go")] = DEMO_DIR,
 ) -> None:
     """Generate sample data, run the pipeline into a local DuckDB file, print the summary."""
-    from fcr.generate import SampleSpec, write_sample
+    from fcr.generate import SampleSpec, generate_sample, write_table
 
-    sample = directory / "contacts.csv"
+    contacts_path = directory / "contacts.csv"
+    customers_path = directory / "customers.csv"
     db = directory / "fcr.duckdb"
     db.unlink(missing_ok=True)
-    rows = write_sample(SampleSpec(contacts=contacts), sample)
-    _progress(f"generated {rows:,} sample rows in {sample}")
-    _run([str(sample)], db, None, None)
+    sample = generate_sample(SampleSpec(contacts=contacts))
+    rows = write_table(sample.contacts, contacts_path)
+    customers = write_table(sample.customers, customers_path)
+    _progress(
+        f"generated {rows:,} sample rows in {contacts_path} and {customers:,} customers in {customers_path}"
+    )
+    _run([str(contacts_path)], db, None, None, [str(customers_path)])
 
 
 @app.command()

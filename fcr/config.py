@@ -68,6 +68,8 @@ OPTIONAL_COLUMNS = (
     "survey_csat",
 )
 CONTACT_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+# The optional customers file: customer_id is required, the rest may be absent or empty.
+CUSTOMER_COLUMNS = ("customer_id", "segment", "lifetime_value", "churned_at")
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -123,6 +125,49 @@ class CsvConfig(_Strict):
     encoding: str = "utf8"
 
 
+class CostsConfig(_Strict):
+    """Cost of one contact by canonical channel, to price excess contacts (reason priority).
+
+    The defaults are illustrative fully-loaded costs (agent time plus overhead) in the range
+    industry surveys report; replace them with your own figures.
+    """
+
+    currency: str = "USD"
+    phone: float = Field(default=6.00, ge=0)
+    ivr: float = Field(default=0.50, ge=0)
+    email: float = Field(default=4.50, ge=0)
+    chat: float = Field(default=4.00, ge=0)
+    messaging: float = Field(default=3.00, ge=0)
+    social: float = Field(default=4.00, ge=0)
+    bot: float = Field(default=0.25, ge=0)
+    web: float = Field(default=0.10, ge=0)
+    branch: float = Field(default=12.00, ge=0)
+    other: float = Field(default=5.00, ge=0)
+
+    def per_channel(self) -> dict[str, float]:
+        """Canonical channel -> cost of one contact."""
+        return {channel: getattr(self, channel) for channel in CANONICAL_CHANNELS}
+
+
+class CustomersConfig(_Strict):
+    """How the optional customers file is read and how churn is attributed to cases."""
+
+    columns: dict[str, str] = Field(default_factory=dict)
+    churn_window_days: int = Field(default=90, ge=1)
+
+    @field_validator("columns")
+    @classmethod
+    def _known_columns(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(CUSTOMER_COLUMNS))
+        if unknown:
+            raise ValueError(f"unknown customer column(s) {unknown}; known: {list(CUSTOMER_COLUMNS)}")
+        return value
+
+    def source_column(self, canonical: str) -> str:
+        """The customers file's name for a canonical customer column."""
+        return self.columns.get(canonical, canonical)
+
+
 class Config(_Strict):
     """Everything a run needs besides the input files and the database path."""
 
@@ -138,6 +183,8 @@ class Config(_Strict):
     memory_limit: str = "2GB"
     csv: CsvConfig = Field(default_factory=CsvConfig)
     linking: LinkingConfig = Field(default_factory=LinkingConfig)
+    costs: CostsConfig = Field(default_factory=CostsConfig)
+    customers: CustomersConfig = Field(default_factory=CustomersConfig)
 
     @field_validator("source_timezone", "business_timezone")
     @classmethod

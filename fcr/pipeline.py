@@ -18,6 +18,7 @@ import duckdb
 
 from fcr import db, tables
 from fcr.config import Config
+from fcr.customers import CustomersLoad, load_customers
 from fcr.link import link
 from fcr.load import LoadResult, load_files
 from fcr.metrics import compute_metrics
@@ -41,6 +42,7 @@ class RunResult:
     watermark: datetime | None
     load: LoadResult
     counts: dict[str, int] = field(default_factory=dict)
+    customers: CustomersLoad | None = None
     validation: str = "not run"
     duration_seconds: float = 0.0
 
@@ -91,14 +93,28 @@ def step_load(
     return load_files(con, paths, config, run_id, progress)
 
 
+def step_load_customers(
+    con: duckdb.DuckDBPyConnection,
+    customers: list[str],
+    config: Config,
+    run_id: str,
+    progress: Progress = _quiet,
+) -> CustomersLoad | None:
+    """Load the optional customers file(s) into raw.customers (kept for later runs)."""
+    if not customers:
+        return None
+    progress(f"loading customers from {', '.join(customers)}")
+    return load_customers(con, customers, config, run_id, progress)
+
+
 def step_transform(
     con: duckdb.DuckDBPyConnection, config: Config, watermark: datetime, progress: Progress = _quiet
 ) -> dict[str, int]:
     """Link contacts into cases and compute metrics into the staging schema."""
     progress(f"linking contacts into cases (watermark {watermark:%Y-%m-%d %H:%M:%S %Z})")
     counts = link(con, config, watermark)
-    progress("computing metrics")
-    counts["metrics"] = compute_metrics(con, config, watermark)
+    progress("computing metrics, channel flow and reason priority")
+    counts.update(compute_metrics(con, config, watermark))
     return counts
 
 
@@ -158,6 +174,7 @@ def run(
     run_id: str | None = None,
     data_interval: tuple[datetime | None, datetime | None] = (None, None),
     progress: Progress = _quiet,
+    customers: list[str] | None = None,
 ) -> RunResult:
     """Load the files, recompute, validate and publish; raise (publishing nothing) on failure."""
     started = datetime.now(UTC)
@@ -167,6 +184,7 @@ def run(
     con = db.connect(db_path, memory_limit=config.memory_limit)
     try:
         result.load = step_load(con, contacts, config, result.run_id, progress)
+        result.customers = step_load_customers(con, customers or [], config, result.run_id, progress)
         result.watermark = resolve_watermark(con, as_of)
         result.counts = step_transform(con, config, result.watermark, progress)
         result.validation = "failed"
