@@ -90,7 +90,11 @@ def step_load(
     if not paths:
         return LoadResult()
     progress(f"loading {len(paths)} file(s)")
-    return load_files(con, paths, config, run_id, progress)
+    result = load_files(con, paths, config, run_id, progress)
+    # DuckDB 2.0.0: a table created and filled past one row group in one transaction keeps wrong
+    # statistics until a checkpoint (max() returns null, joins miss rows); raw.contacts is, on a first load.
+    con.execute("checkpoint")
+    return result
 
 
 def step_load_customers(
