@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from fcr import sqlfiles, tables
 from fcr.config import CUSTOMER_COLUMNS, Config
-from fcr.load import QuarantineThresholdError
+from fcr.load import LoadResult, QuarantineThresholdError
 from fcr.read import FileLoadError, SourceFile, expand_paths, read_batches
 
 BATCH_COLUMNS = (*CUSTOMER_COLUMNS, "source_file", "source_line", "file_order")
@@ -150,7 +150,10 @@ def load_customers(
                 f"{result.rows_quarantined:,} of {result.rows_read:,} customer rows ({share:.2%}) broke "
                 f"rules ({result.quarantine_by_rule}), above max_quarantine_share "
                 f"{config.max_quarantine_share:.2%}. Nothing was published. Inspect them in "
-                f"{tables.QUARANTINE} (run_id '{run_id}'), fix the file, or raise max_quarantine_share."
+                f"{tables.QUARANTINE} (run_id '{run_id}'), fix the file, or raise max_quarantine_share.",
+                LoadResult(
+                    result.files, result.rows_read, result.rows_quarantined, 0, result.quarantine_by_rule
+                ),
             )
         result.customers_delivered = _merge(con)
         con.execute("commit")

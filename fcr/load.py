@@ -19,6 +19,10 @@ BATCH_COLUMNS = (*CONTACT_COLUMNS, "source_file", "source_line", "file_order")
 class QuarantineThresholdError(RuntimeError):
     """Too large a share of the input broke rules: the run stops before publishing."""
 
+    def __init__(self, message: str, result: LoadResult) -> None:
+        super().__init__(message)
+        self.result = result
+
 
 @dataclass
 class LoadResult:
@@ -144,7 +148,8 @@ def load_files(
                 f"{result.rows_quarantined:,} of {rows_read:,} rows ({share:.2%}) broke rules "
                 f"({rules}), above max_quarantine_share {config.max_quarantine_share:.2%}. "
                 f"Nothing was published. Inspect them with: select * from {tables.QUARANTINE} "
-                f"where run_id = '{run_id}'; fix the files, or raise max_quarantine_share."
+                f"where run_id = '{run_id}'; fix the files, or raise max_quarantine_share.",
+                result,
             )
         sqlfiles.build(con, "staging/contacts_delivery", tables.LOAD_GOOD)
         con.execute(f"create table if not exists {tables.CONTACTS} as from {tables.LOAD_GOOD} limit 0")

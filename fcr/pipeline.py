@@ -19,8 +19,8 @@ import duckdb
 from fcr import db, tables
 from fcr.config import Config
 from fcr.customers import CustomersLoad, load_customers
-from fcr.link import link
-from fcr.load import LoadResult, load_files
+from fcr.link import link, link_sensitivity, sensitivity_definitions
+from fcr.load import LoadResult, QuarantineThresholdError, load_files
 from fcr.metrics import compute_metrics
 from fcr.publish import RunRecord, last_published, publish, record_run
 from fcr.read import expand_paths
@@ -119,6 +119,8 @@ def step_transform(
     counts = link(con, config, watermark)
     progress("computing metrics, channel flow and reason priority")
     counts.update(compute_metrics(con, config, watermark))
+    progress(f"linking under {len(sensitivity_definitions(config))} sensitivity definitions")
+    counts["sensitivity"] = link_sensitivity(con, config, watermark)
     return counts
 
 
@@ -196,6 +198,9 @@ def run(
         step_publish(con, progress)
         status, message = "published", "ok"
         return result
+    except QuarantineThresholdError as exc:
+        result.load, message = exc.result, str(exc)
+        raise
     except Exception as exc:
         message = str(exc)
         raise

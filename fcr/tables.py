@@ -14,7 +14,12 @@ CUSTOMERS_BATCH = f"{RAW}.customers_batch"  # scratch: the customers batch being
 
 # staging: computed by a run, validated, then published
 STG_CONTACTS = f"{STAGING}.contacts"
+STG_LINK_CANDIDATES = f"{STAGING}.link_candidates"
+STG_CASE_STARTS = f"{STAGING}.case_starts"
 STG_CASE_CONTACTS = f"{STAGING}.case_contacts"
+STG_SENSITIVITY_SCRATCH = f"{STAGING}.sensitivity_scratch"
+STG_SENSITIVITY_CASE_CONTACTS = f"{STAGING}.sensitivity_case_contacts"
+STG_FCR_SENSITIVITY = f"{STAGING}.fcr_sensitivity"
 STG_CASES = f"{STAGING}.cases"
 STG_METRICS = f"{STAGING}.metrics"
 STG_CHANNEL_FLOW = f"{STAGING}.channel_flow"
@@ -24,6 +29,7 @@ STG_REASON_PRIORITY = f"{STAGING}.reason_priority"
 CASE_CONTACTS = f"{PUBLISHED}.case_contacts"
 CASES = f"{PUBLISHED}.cases"
 METRICS = f"{PUBLISHED}.metrics"
+FCR_SENSITIVITY = f"{PUBLISHED}.fcr_sensitivity"
 METRIC_RATES = f"{PUBLISHED}.metric_rates"
 CHANNEL_FLOW = f"{PUBLISHED}.channel_flow"
 REASON_PRIORITY = f"{PUBLISHED}.reason_priority"
@@ -36,6 +42,7 @@ PUBLISH_MAP = {
     STG_METRICS: METRICS,
     STG_CHANNEL_FLOW: CHANNEL_FLOW,
     STG_REASON_PRIORITY: REASON_PRIORITY,
+    STG_FCR_SENSITIVITY: FCR_SENSITIVITY,
 }
 
 # scratch tables of a load, dropped when it ends

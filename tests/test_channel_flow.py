@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from full_log import given, query, run_log, run_sample
 
 from fcr.docs import load_schema
+from tests.full_log import given, query, run_log, run_sample
 
 # Four customers, each with one case (2026-03-02 is a Monday):
 #   A: bot -> phone -> email (the email two days later still belongs to the case's day, 03-02)

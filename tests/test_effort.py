@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from full_log import given, query, run_log, run_sample
 
 from fcr.generate import SampleSpec, generate_sample
+from tests.full_log import given, query, run_log, run_sample
 
 AS_OF = datetime(2026, 2, 1, tzinfo=UTC)
 

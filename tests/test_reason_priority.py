@@ -8,7 +8,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from full_log import given, query, run_log, run_sample, write_csv
 from typer.testing import CliRunner
 
 from fcr.cli import app
@@ -17,6 +16,7 @@ from fcr.docs import load_schema
 from fcr.load import QuarantineThresholdError
 from fcr.pipeline import run
 from fcr.read import FileLoadError
+from tests.full_log import given, query, run_log, run_sample, write_csv
 
 AS_OF = datetime(2026, 4, 1, tzinfo=UTC)
 COSTS = {"costs": {"currency": "EUR", "phone": 5, "email": 2, "chat": 3, "bot": 1}}

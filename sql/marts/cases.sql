@@ -28,6 +28,7 @@ joined as (
     select
         case_contacts.case_id,
         case_contacts.contact_number,
+        case_contacts.link_key,
         contacts.*,
         not contacts.is_self_service or handed_over.interaction_id is not null as is_assisted
     from case_contacts
