@@ -120,17 +120,17 @@ def test_per_contact_channel_wait_and_repeats(db: Path) -> None:
     # email: first response 2 h, then 1 h; the first email was followed by a repeat, the second not
     email = by_channel["email"]
     assert (email["contacts"], email["avg_wait_seconds"]) == (2, 5400)
-    assert (email["mature_counted_contacts"], email["contacts_followed_by_repeat"]) == (2, 1)
+    assert (email["counted_contacts"], email["contacts_followed_by_repeat"]) == (2, 1)
     assert email["followed_by_repeat_rate"] == 0.5
     # phone: inbound waits 60 (A2) and 120 (D1); the outbound call's 999 s is not a customer's wait
     phone = by_channel["phone"]
     assert (phone["contacts"], phone["contacts_with_wait"], phone["avg_wait_seconds"]) == (3, 2, 90)
-    assert (phone["mature_counted_contacts"], phone["followed_by_repeat_rate"]) == (2, 0)
+    assert (phone["counted_contacts"], phone["followed_by_repeat_rate"]) == (2, 0)
     # bot: A1 was followed by the phone call, B1 was not
     assert by_channel["bot"]["followed_by_repeat_rate"] == 0.5
     # the anonymous chat is a contact but in no case
     chat = by_channel["chat"]
-    assert (chat["contacts"], chat["mature_counted_contacts"], chat["followed_by_repeat_rate"]) == (
+    assert (chat["contacts"], chat["counted_contacts"], chat["followed_by_repeat_rate"]) == (
         1,
         0,
         None,
@@ -177,7 +177,7 @@ def test_containment_never_exceeds_one(sample_db: Path) -> None:
         "using (grain, period_start, dimension, dimension_value) "
         "where m.contained_cases > m.self_service_cases or r.containment_rate > 1 "
         "or m.multi_channel_cases > m.mature_cases "
-        "or m.contacts_followed_by_repeat > m.mature_counted_contacts",
+        "or m.contacts_followed_by_repeat > m.counted_contacts",
     )
     assert broken == []
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 from fcr.cli import app
 from fcr.config import ConfigError, build_config
 from fcr.docs import load_schema
+from fcr.generate import SampleSpec, generate_sample, write_table
 from fcr.load import QuarantineThresholdError
 from fcr.pipeline import run
 from fcr.read import FileLoadError
@@ -314,3 +316,29 @@ def test_cli_generates_and_runs_with_a_customers_file(tmp_path: Path) -> None:
     assert query(db, "select count(*) > 0 as ok from published.metrics where dimension = 'segment'") == [
         {"ok": True}
     ]
+
+
+def test_incremental_runs_equal_one_full_run(tmp_path: Path) -> None:
+    sample = generate_sample(SampleSpec(contacts=3000, seed=5, days=40))
+    day = pc.utf8_slice_codeunits(sample.contacts["started_at"], 0, 10)
+    cuts = ["2026-10-20", "2026-11-01", "2026-11-10"]  # three deliveries; unparseable rows come last
+    files = []
+    for i, (low, high) in enumerate(zip(["", *cuts], [*cuts, "9999"], strict=True)):
+        chunk = sample.contacts.filter(pc.and_(pc.greater_equal(day, low), pc.less(day, high)))
+        if i == len(cuts):
+            chunk = pa.concat_tables([chunk, sample.contacts.filter(pc.invert(pc.starts_with(day, "2026")))])
+        files.append(str(tmp_path / f"day{i}.csv"))
+        write_table(chunk, Path(files[-1]))
+    write_table(sample.customers, tmp_path / "customers.csv")
+    config = build_config({"max_quarantine_share": 0.05})
+    customers = [str(tmp_path / "customers.csv")]
+    daily_runs = [
+        run([path], tmp_path / "daily.duckdb", config, customers=customers if i == 0 else None)
+        for i, path in enumerate(files)
+    ]
+    assert [r.counts["full"] for r in daily_runs] == [1, 0, 0, 0]  # later deliveries ran incrementally
+    run(files, tmp_path / "full.duckdb", config, customers=customers)
+    for table in ("published.channel_flow", "published.reason_priority", "published.metrics"):
+        daily = query(tmp_path / "daily.duckdb", f"select * from {table} order by all")
+        assert daily == query(tmp_path / "full.duckdb", f"select * from {table} order by all"), table
+        assert daily

@@ -2,11 +2,11 @@
 with
 
 case_contacts as (
-    select * from staging.case_contacts
+    select * from staging.delta_case_contacts
 ),
 
 contacts as (
-    select * from staging.contacts
+    select * from staging.delta_contacts
 ),
 
 legs as (
@@ -15,13 +15,11 @@ legs as (
 ),
 
 handed_over as (
-    -- self-service interactions with an assisted leg (an IVR call or bot chat passed to an agent)
-    select distinct legs.interaction_id
+    -- self-service interactions with a leg in an assisted channel (an IVR call or bot chat passed to an agent)
+    select distinct interaction_key(customer_id, interaction_id, contact_id) as interaction_key
     from legs
-    where legs.channel not in ('bot', 'ivr', 'web')
-        and legs.interaction_id in (
-            select interaction_id from contacts where is_self_service and leg_count > 1
-        )
+    where channel not in ('bot', 'ivr', 'web')
+        and interaction_id in (select interaction_id from contacts where is_self_service and leg_count > 1)
 ),
 
 joined as (
@@ -30,10 +28,10 @@ joined as (
         case_contacts.contact_number,
         case_contacts.link_key,
         contacts.*,
-        not contacts.is_self_service or handed_over.interaction_id is not null as is_assisted
+        not contacts.is_self_service or handed_over.interaction_key is not null as is_assisted
     from case_contacts
     inner join contacts using (contact_id)
-    left join handed_over using (interaction_id)
+    left join handed_over using (interaction_key)
 ),
 
 per_case as (

@@ -1,5 +1,13 @@
--- one row per grain, period_start, flow_kind, from_channel and to_channel: channel hops inside mature cases
+-- one row per grain, period_start (in scope), flow_kind, from_channel and to_channel: channel hops inside mature cases
 with
+
+affected_dates as (
+    select * from staging.affected_dates
+),
+
+affected_periods as (
+    select * from staging.affected_periods
+),
 
 case_contacts as (
     select * from staging.case_contacts
@@ -7,7 +15,7 @@ case_contacts as (
 
 cases as (
     select * from staging.cases
-    where is_mature
+    where is_mature and ($full or business_date in (select business_date from affected_dates))
 ),
 
 period_status as (
@@ -26,6 +34,7 @@ hops as (
         lag(channel) over (partition by case_id order by contact_number) as from_channel,
         channel as to_channel
     from case_contacts
+    where case_id in (select case_id from cases where contact_count > 1)
 ),
 
 consecutive as (
@@ -88,6 +97,10 @@ final as (
         rolled.transitions
     from rolled
     inner join period_status using (grain, period_start)
+    where $full or exists (
+        select 1 from affected_periods
+        where affected_periods.grain = rolled.grain and affected_periods.period_start = rolled.period_start
+    )
 )
 
 select * from final

@@ -34,7 +34,7 @@ final as (
         ces_sum / nullif(ces_responses, 0) as ces,
         csat_sum / nullif(csat_responses, 0) as csat,
         wait_seconds / nullif(contacts_with_wait, 0) as avg_wait_seconds,
-        contacts_followed_by_repeat / nullif(mature_counted_contacts, 0) as followed_by_repeat_rate
+        contacts_followed_by_repeat / nullif(counted_contacts, 0) as followed_by_repeat_rate
     from metrics
 )
 

@@ -1,16 +1,30 @@
--- one row per grain (day, week, month), period_start, dimension and dimension_value: additive counts
+-- one row per grain (day, week, month), period_start, dimension and dimension_value in scope: additive counts
 with
+
+affected_dates as (
+    select * from staging.affected_dates
+),
+
+affected_periods as (
+    select * from staging.affected_periods
+),
 
 cases as (
     select * from staging.cases
+    where $full or business_date in (select business_date from affected_dates)
 ),
 
 contacts as (
     select * from staging.contacts
+    where $full or business_date in (select business_date from affected_dates)
 ),
 
 case_contacts as (
     select * from staging.case_contacts
+),
+
+case_sizes as (
+    select case_id, contact_count from staging.cases
 ),
 
 customers as (
@@ -30,17 +44,15 @@ case_segments as (
 ),
 
 contact_facts as (
-    -- each contact with its segment and, when counted, whether its case is mature and went on after it
+    -- each contact with its segment and, when counted, whether its case went on after it
     select
         contacts.*,
         coalesce(customers.segment, '(none)') as segment,
-        coalesce(cases.is_mature, false) as is_in_mature_case,
-        coalesce(cases.is_mature and case_contacts.contact_number < cases.contact_count, false)
-            as is_followed_by_repeat
+        coalesce(case_contacts.contact_number < case_sizes.contact_count, false) as is_followed_by_repeat
     from contacts
     left join customers using (customer_id)
     left join case_contacts using (contact_id)
-    left join cases on cases.case_id = case_contacts.case_id
+    left join case_sizes using (case_id)
 ),
 
 case_dimensions as (
@@ -130,7 +142,6 @@ contact_days as (
         count(*) filter (where not is_inbound) as outbound_contacts,
         count(*) filter (where is_anonymous) as anonymous_contacts,
         count(*) filter (where is_counted) as counted_contacts,
-        count(*) filter (where is_in_mature_case) as mature_counted_contacts,
         count(*) filter (where is_followed_by_repeat) as contacts_followed_by_repeat,
         coalesce(sum(wait_seconds) filter (where is_inbound), 0) as wait_seconds,
         count(wait_seconds) filter (where is_inbound) as contacts_with_wait,
@@ -174,7 +185,6 @@ rolled as (
         coalesce(sum(outbound_contacts), 0)::bigint as outbound_contacts,
         coalesce(sum(anonymous_contacts), 0)::bigint as anonymous_contacts,
         coalesce(sum(counted_contacts), 0)::bigint as counted_contacts,
-        coalesce(sum(mature_counted_contacts), 0)::bigint as mature_counted_contacts,
         coalesce(sum(contacts_followed_by_repeat), 0)::bigint as contacts_followed_by_repeat,
         coalesce(sum(cases), 0)::bigint as cases,
         coalesce(sum(mature_cases), 0)::bigint as mature_cases,
@@ -237,6 +247,10 @@ final as (
         rolled.* exclude (grain, period_start, dimension, dimension_value)
     from rolled
     inner join period_maturity using (grain, period_start)
+    where $full or exists (
+        select 1 from affected_periods
+        where affected_periods.grain = rolled.grain and affected_periods.period_start = rolled.period_start
+    )
 )
 
 select * from final

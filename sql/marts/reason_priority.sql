@@ -1,8 +1,17 @@
--- one row per grain, period_start and reason (of the case's first contact): money at stake, ranked
+-- one row per grain, period_start (in scope) and reason of the case's first contact: money at stake, ranked
 with
+
+affected_dates as (
+    select * from staging.affected_dates
+),
+
+affected_periods as (
+    select * from staging.affected_periods
+),
 
 cases as (
     select * from staging.cases
+    where $full or business_date in (select business_date from affected_dates)
 ),
 
 case_contacts as (
@@ -28,12 +37,14 @@ grains as (
 
 excess_costs as (
     -- what the contacts after each case's first cost, each priced by its own channel
+    -- (money is summed as exact decimals, so any order of summing, incremental or full, agrees)
     select
         case_contacts.case_id,
-        sum(channel_costs.cost_per_contact) as excess_contact_cost
+        sum(channel_costs.cost_per_contact::decimal(38, 6)) as excess_contact_cost
     from case_contacts
     inner join channel_costs using (channel)
     where case_contacts.contact_number > 1
+        and case_contacts.case_id in (select case_id from cases where is_mature)
     group by case_contacts.case_id
 ),
 
@@ -45,7 +56,7 @@ case_facts as (
         cases.contact_count,
         coalesce(excess_costs.excess_contact_cost, 0) as excess_contact_cost,
         customers.customer_id is not null as has_customer,
-        customers.lifetime_value,
+        customers.lifetime_value::decimal(38, 6) as lifetime_value,
         coalesce(
             customers.churned_at >= cases.first_started_at
             and customers.churned_at <= cases.last_ended_at + to_days($churn_window_days),
@@ -186,6 +197,11 @@ final as (
         $currency as currency
     from with_customers
     inner join period_status using (grain, period_start)
+    where $full or exists (
+        select 1 from affected_periods
+        where affected_periods.grain = with_customers.grain
+            and affected_periods.period_start = with_customers.period_start
+    )
 )
 
 select * from final
