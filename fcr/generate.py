@@ -39,17 +39,18 @@ REASONS = (
     "invoice_copy",
     "moving_home",
 )
-# (channel as the source system spells it, canonical channel, share of first contacts)
+# (channel as the source system spells it, canonical channel, share of first contacts,
+#  how much a case started there adds to the chance of a repeat: talking to someone resolves more)
 CHANNELS = (
-    ("Phone", "phone", 0.34),
-    ("Chat", "chat", 0.15),
-    ("E-mail", "email", 0.11),
-    ("Chatbot", "bot", 0.13),
-    ("IVR", "ivr", 0.08),
-    ("WhatsApp", "messaging", 0.07),
-    ("Twitter", "social", 0.05),
-    ("Web form", "web", 0.04),
-    ("Branch", "branch", 0.03),
+    ("Phone", "phone", 0.34, -0.03),
+    ("Chat", "chat", 0.15, 0.0),
+    ("E-mail", "email", 0.11, 0.06),
+    ("Chatbot", "bot", 0.13, 0.08),
+    ("IVR", "ivr", 0.08, 0.06),
+    ("WhatsApp", "messaging", 0.07, 0.02),
+    ("Twitter", "social", 0.05, 0.05),
+    ("Web form", "web", 0.04, 0.1),
+    ("Branch", "branch", 0.03, -0.06),
 )
 CHANNEL_TEXT = np.array([c[0] for c in CHANNELS])
 CANONICAL = np.array([c[1] for c in CHANNELS])
@@ -108,8 +109,13 @@ def generate_sample(spec: SampleSpec) -> Sample:
     n_customers = max(1, spec.contacts // 4)
 
     reason_idx = rng.choice(len(REASONS), n_cases, p=_zipf_weights(len(REASONS), 0.8))
-    # harder reasons need more contacts: each reason gets its own repeat probability
-    repeat_p = np.linspace(0.18, 0.5, len(REASONS))[reason_idx]
+    shares = np.array([c[2] for c in CHANNELS])
+    first_channel = rng.choice(len(CHANNELS), n_cases, p=shares / shares.sum())
+    # harder reasons need more contacts: each reason gets its own repeat probability, which the
+    # channel the customer started in raises or lowers
+    repeat_p = (
+        np.linspace(0.18, 0.5, len(REASONS))[reason_idx] + np.array([c[3] for c in CHANNELS])[first_channel]
+    )
     sizes = np.minimum(rng.geometric(1 - repeat_p), 8)
     # most customers have a problem or two; a few heavy users have many
     heavy = rng.random(n_cases) < 0.05
@@ -118,8 +124,6 @@ def generate_sample(spec: SampleSpec) -> Sample:
         rng.integers(0, max(1, n_customers // 100), n_cases),
         rng.integers(0, n_customers, n_cases),
     )
-    shares = np.array([c[2] for c in CHANNELS])
-    first_channel = rng.choice(len(CHANNELS), n_cases, p=shares / shares.sum())
     case_start = _first_contact_times(rng, n_cases, spec)
 
     case_of = np.repeat(np.arange(n_cases), sizes)
