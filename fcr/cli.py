@@ -44,6 +44,7 @@ def _run(
     db: Path,
     config_path: Path | None,
     as_of: str | None,
+    full: bool = False,
     customers: list[str] | None = None,
 ) -> None:
     from fcr.load import QuarantineThresholdError
@@ -54,7 +55,15 @@ def _run(
 
     try:
         config = load_config(config_path)
-        result = run(contacts, db, config, as_of=_parse_as_of(as_of), progress=_progress, customers=customers)
+        result = run(
+            contacts,
+            db,
+            config,
+            as_of=_parse_as_of(as_of),
+            progress=_progress,
+            full=full,
+            customers=customers,
+        )
     except (ConfigError, FileLoadError, QuarantineThresholdError, ValidationFailed) as exc:
         _fail(str(exc))
     print_summary(result, out)
@@ -66,6 +75,7 @@ def run_command(
     db: Annotated[Path, typer.Option(help="DuckDB file to load into and publish to")],
     config: Annotated[Path | None, typer.Option(help="TOML config file")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="watermark (default: latest contact)")] = None,
+    full: Annotated[bool, typer.Option("--full", help="recompute everything, not only what changed")] = False,
     customers: Annotated[
         list[str] | None,
         typer.Option(
@@ -74,7 +84,7 @@ def run_command(
     ] = None,
 ) -> None:
     """Load contact files, link them into cases, compute, validate and publish metrics."""
-    _run(contacts, db, config, as_of, customers)
+    _run(contacts, db, config, as_of, full, customers)
 
 
 @app.command()
@@ -114,7 +124,7 @@ def demo(
     _progress(
         f"generated {rows:,} sample rows in {contacts_path} and {customers:,} customers in {customers_path}"
     )
-    _run([str(contacts_path)], db, None, None, [str(customers_path)])
+    _run([str(contacts_path)], db, None, None, customers=[str(customers_path)])
 
 
 @app.command()

@@ -89,11 +89,7 @@ def step_load(
     if not paths:
         return LoadResult()
     progress(f"loading {len(paths)} file(s)")
-    result = load_files(con, paths, config, run_id, progress)
-    # DuckDB 2.0.0: a table created and filled past one row group in one transaction keeps wrong
-    # statistics until a checkpoint (max() returns null, joins miss rows); raw.contacts is, on a first load.
-    con.execute("checkpoint")
-    return result
+    return load_files(con, paths, config, run_id, progress)
 
 
 def step_load_customers(
@@ -206,6 +202,7 @@ def run(
     run_id: str | None = None,
     data_interval: tuple[datetime | None, datetime | None] = (None, None),
     progress: Progress = _quiet,
+    full: bool = False,
     customers: list[str] | None = None,
 ) -> RunResult:
     """Load the files, recompute, validate and publish; raise (publishing nothing) on failure."""
@@ -218,8 +215,8 @@ def run(
         result.load = step_load(con, contacts, config, result.run_id, progress)
         result.customers = step_load_customers(con, customers or [], config, result.run_id, progress)
         result.watermark = resolve_watermark(con, as_of)
-        new_customers = result.customers is not None
-        result.counts = step_transform(con, config, result.watermark, progress, force_full=new_customers)
+        full = full or result.customers is not None  # segments and churn can move every period
+        result.counts = step_transform(con, config, result.watermark, progress, force_full=full)
         result.validation = "failed"
         result.validation = step_validate(con, progress)
         step_publish(con, progress)
