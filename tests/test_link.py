@@ -217,7 +217,7 @@ def test_self_service_contacts_can_be_left_out_of_cases(run_log):
     ]
     _, con = run_log(rows)
     assert cases_of(con) == [["bot", "call"]]
-    _, con2 = run_log(rows, config={"linking": {"count_self_service": False}}, name="again.csv")
+    _, con2 = run_log(rows, config={"linking": {"count_self_service": False}})
     assert cases_of(con2) == [["call"]]
 
 
