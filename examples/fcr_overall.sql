@@ -1,4 +1,4 @@
--- one row per database: its last published run's window and watermark, and FCR/2CR/3CR over every month
+-- one row per database: its last published run's definition and watermark, and FCR/2CR/3CR over every month
 with
 
 last_run as (
@@ -27,6 +27,7 @@ summed as (
 final as (
     select
         json_extract_string(last_run.linking_settings, '$.repeat_window') as repeat_window,
+        json_extract_string(last_run.linking_settings, '$.match_on') as match_on,
         strftime(last_run.as_of, '%Y-%m-%d %H:%M UTC') as watermark,
         summed.counted_contacts,
         summed.cases,

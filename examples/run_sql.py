@@ -1,10 +1,10 @@
 """Run one SQL file read-only against one or more pipeline databases and print a Markdown table.
 
 The worked examples in docs/ quote its output. Parameters are bound ($name in the SQL), never
-pasted in. With several --db files the rows of each are stacked under one header.
+pasted in. With several databases the rows of each are stacked under one header.
 
     .venv/bin/python examples/run_sql.py sql/marts/summary_by_dimension.sql \
-        --db technion.duckdb dimension=reason
+        build/realdata/technion.duckdb --param dimension=reason
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ def _cell(value: object) -> str:
         return "—"
     if isinstance(value, float):
         return f"{value:.4f}".rstrip("0").rstrip(".")
-    if isinstance(value, int):
-        return f"{value:,}"
     return str(value)
 
 
@@ -56,13 +54,13 @@ def main() -> None:
     """Parse the command line, run the query, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sql_file", type=Path)
+    parser.add_argument("databases", type=Path, nargs="+", metavar="db", help="pipeline database(s)")
     parser.add_argument(
-        "--db", type=Path, action="append", required=True, help="pipeline database (repeatable)"
+        "--param", action="append", default=[], metavar="name=value", help="a bind parameter (repeatable)"
     )
-    parser.add_argument("params", nargs="*", metavar="name=value", help="bind parameters of the SQL")
-    args = parser.parse_intermixed_args()
-    params = dict(pair.split("=", 1) for pair in args.params)
-    print(markdown(*query(args.sql_file.read_text(), args.db, params)))
+    args = parser.parse_args()
+    params = dict(pair.split("=", 1) for pair in args.param)
+    print(markdown(*query(args.sql_file.read_text(), args.databases, params)))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,6 +14,7 @@ import pytest
 
 from fcr.config import load_config
 from fcr.pipeline import run
+from tests.reference import Contact, link_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
@@ -28,37 +28,19 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-Case = list[tuple[datetime, str]]  # (started_at, contact_id) of each contact, in order
-
-
-def link(contacts: list[tuple[str, str | None, str, datetime]], window: timedelta) -> list[Case]:
-    """The linking rule by hand: same customer and reason, each start within window of the previous."""
-    chains: dict[tuple[str, str], Case] = defaultdict(list)
-    for contact_id, customer, reason, started in contacts:
-        if customer is not None:
-            chains[(customer, reason)].append((started, contact_id))
-    cases: list[Case] = []
-    for chain in chains.values():
-        chain.sort()
-        current = [chain[0]]
-        for contact in chain[1:]:
-            if contact[0] - current[-1][0] > window:
-                cases.append(current)
-                current = []
-            current.append(contact)
-        cases.append(current)
-    return cases
-
-
-def figures(cases: list[Case], window: timedelta, watermark: datetime) -> dict[str, int]:
-    mature = [len(c) for c in cases if c[-1][0] + window <= watermark]
-    return {
+def linked(contacts: list[Contact], window: timedelta, watermark: datetime) -> tuple[list[list[str]], dict]:
+    """Cases by the pure-Python reference rule, and their figures (mature: last start + window)."""
+    cases = link_reference(contacts, window)
+    started = {c.contact_id: c.started_at for c in contacts}
+    mature = [len(case) for case in cases if started[case[-1]] + window <= watermark]
+    counts = {
         "cases": len(cases),
         "mature_cases": len(mature),
         "cases_1": mature.count(1),
         "cases_2": mature.count(2),
         "cases_3": mature.count(3),
     }
+    return cases, counts
 
 
 def published(db_path: Path) -> dict[str, int]:
@@ -85,24 +67,24 @@ def technion_by_hand(window: timedelta) -> dict[str, object]:
     good = [r for r in kept if r["type"] in {"PS", "PE", "IN", "NE", "NW", "TT"}]
     jerusalem = ZoneInfo("Asia/Jerusalem")
     contacts = [
-        (
-            f"{r['vru+line']}-{r['call_id']}",
-            None if r["customer_id"] == "0" else r["customer_id"],
-            r["type"],
-            datetime.strptime(f"{r['date']} {r['vru_entry']}", "%y%m%d %H:%M:%S")
+        Contact(
+            contact_id=f"{r['vru+line']}-{r['call_id']}",
+            customer_id="" if r["customer_id"] == "0" else r["customer_id"],
+            reason=r["type"],
+            started_at=datetime.strptime(f"{r['date']} {r['vru_entry']}", "%y%m%d %H:%M:%S")
             .replace(tzinfo=jerusalem)
             .astimezone(UTC),
         )
         for r in good
     ]
-    watermark = max(c[3] for c in contacts)
+    watermark = max(c.started_at for c in contacts)
     return {
         "rows_read": len(rows),
         "rows_excluded": len(records) - len(kept),
         "rows_quarantined": len(rows) - len(good) - (len(records) - len(kept)),
-        "contacts": len({c[0] for c in contacts}),
+        "contacts": len({c.contact_id for c in contacts}),
         "watermark": watermark,
-        **figures(link(contacts, window), window, watermark),
+        **linked(contacts, window, watermark)[1],
     }
 
 
@@ -168,35 +150,34 @@ def test_servicenow_incidents_load_as_their_last_update(tmp_path: Path):
         return datetime.strptime(update["opened_at"], "%d-%m-%Y %H:%M").replace(tzinfo=UTC)
 
     contacts = [
-        (
-            number,
-            None if u["caller_id"] == "?" else u["caller_id"],
-            "unknown" if u["category"] == "?" else u["category"],
-            opened(u),
+        Contact(
+            contact_id=number,
+            customer_id="" if u["caller_id"] == "?" else u["caller_id"],
+            reason="" if u["category"] == "?" else u["category"],  # the reference reads "" as "unknown"
+            started_at=opened(u),
         )
         for number, u in by_count.items()
     ]
-    as_of = max(c[3] for c in contacts) + WEEK  # every case mature: the file is all the history there is
+    as_of = max(c.started_at for c in contacts) + WEEK  # every case mature: the file is all the history
     db_path = tmp_path / "servicenow.duckdb"
     result = run([str(SERVICENOW)], db_path, load_config(ROOT / "examples" / "servicenow.toml"), as_of=as_of)
 
     assert (result.load.rows_read, result.load.rows_quarantined) == (5998, 0)
     assert result.load.contacts_delivered == len(by_count)
-    cases = link(contacts, WEEK)
-    expected = figures(cases, WEEK, as_of)
+    cases, expected = linked(contacts, WEEK, as_of)
     assert expected["mature_cases"] == expected["cases"]
     assert published(db_path) == expected
 
     con = duckdb.connect(str(db_path), read_only=True)
     loaded = dict(con.execute("select contact_id, reason from raw.contacts").fetchall())
     con.close()
-    assert loaded == {c[0]: c[2] for c in contacts}
+    assert loaded == {c.contact_id: c.reason or "unknown" for c in contacts}
 
     # The worked comparison in docs/servicenow.md: repeat-based FCR against the log's reopen_count.
     reopened = {n for n, u in by_count.items() if int(u["reopen_count"]) > 0}
     want: dict[str, list[int]] = {"no repeat (FCR)": [0, 0], "repeated": [0, 0]}
     for case in cases:
-        want["no repeat (FCR)" if len(case) == 1 else "repeated"][case[0][1] in reopened] += 1
+        want["no repeat (FCR)" if len(case) == 1 else "repeated"][case[0] in reopened] += 1
     sql = (ROOT / "examples" / "servicenow_reopens.sql").read_text()
     columns, rows = run_sql_module().query(sql, [db_path], {"source": str(SERVICENOW)})
     assert columns[:3] == ["repeat_outcome", "first_incident_not_reopened", "first_incident_reopened"]
