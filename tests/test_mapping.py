@@ -10,12 +10,13 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from fcr.config import ConfigError, build_config
+from fcr.config import REQUIRED_COLUMNS, ConfigError, build_config, load_config
 from fcr.mapping import map_batch
 from fcr.pipeline import run
 from fcr.read import FileLoadError
 
 PATH = Path("/exports/calls.txt")
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def batch(**columns: list[str]) -> pa.Table:
@@ -76,6 +77,12 @@ def test_invalid_mapping_config_names_the_key(data, named):
     with pytest.raises(ConfigError) as error:
         build_config(data)
     assert f"  {named}:" in str(error.value)
+
+
+@pytest.mark.parametrize("name", ["technion.toml", "servicenow.toml"])
+def test_the_example_configs_are_valid(name):
+    config = load_config(EXAMPLES / name)
+    assert set(REQUIRED_COLUMNS) <= set(config.columns)  # the export's names are not ours
 
 
 # --- the mapping of one batch, column by column ----------------------------------------------
