@@ -54,7 +54,8 @@ def _needed_columns(config: Config) -> list[tuple[str, str]]:
 
 
 def _trimmed(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    return pc.utf8_trim_whitespace(values)
+    """Spaces stripped from both ends, as the staging model's trim() does (safe on UTF-8)."""
+    return pc.ascii_trim(values, characters=" ")
 
 
 def _matches(values: pa.ChunkedArray | pa.Array, candidates: list[str]) -> pa.ChunkedArray | pa.Array:
