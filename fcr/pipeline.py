@@ -18,7 +18,7 @@ import duckdb
 
 from fcr import db, tables
 from fcr.config import Config
-from fcr.link import link
+from fcr.link import link, link_sensitivity, sensitivity_definitions
 from fcr.load import LoadResult, QuarantineThresholdError, load_files
 from fcr.metrics import compute_metrics
 from fcr.publish import RunRecord, last_published, publish, record_run
@@ -99,6 +99,8 @@ def step_transform(
     counts = link(con, config, watermark)
     progress("computing metrics")
     counts["metrics"] = compute_metrics(con, config, watermark)
+    progress(f"linking under {len(sensitivity_definitions(config))} sensitivity definitions")
+    counts["sensitivity"] = link_sensitivity(con, config, watermark)
     return counts
 
 

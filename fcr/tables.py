@@ -12,7 +12,12 @@ REASON_GROUPS = f"{RAW}.reason_groups"  # scratch: config's reason -> group map
 
 # staging: computed by a run, validated, then published
 STG_CONTACTS = f"{STAGING}.contacts"
+STG_LINK_CANDIDATES = f"{STAGING}.link_candidates"
+STG_CASE_STARTS = f"{STAGING}.case_starts"
 STG_CASE_CONTACTS = f"{STAGING}.case_contacts"
+STG_SENSITIVITY_SCRATCH = f"{STAGING}.sensitivity_scratch"
+STG_SENSITIVITY_CASE_CONTACTS = f"{STAGING}.sensitivity_case_contacts"
+STG_FCR_SENSITIVITY = f"{STAGING}.fcr_sensitivity"
 STG_CASES = f"{STAGING}.cases"
 STG_METRICS = f"{STAGING}.metrics"
 
@@ -20,6 +25,7 @@ STG_METRICS = f"{STAGING}.metrics"
 CASE_CONTACTS = f"{PUBLISHED}.case_contacts"
 CASES = f"{PUBLISHED}.cases"
 METRICS = f"{PUBLISHED}.metrics"
+FCR_SENSITIVITY = f"{PUBLISHED}.fcr_sensitivity"
 METRIC_RATES = f"{PUBLISHED}.metric_rates"
 PIPELINE_RUNS = f"{PUBLISHED}.pipeline_runs"
 
@@ -28,6 +34,7 @@ PUBLISH_MAP = {
     STG_CASE_CONTACTS: CASE_CONTACTS,
     STG_CASES: CASES,
     STG_METRICS: METRICS,
+    STG_FCR_SENSITIVITY: FCR_SENSITIVITY,
 }
 
 # scratch tables of a load, dropped when it ends

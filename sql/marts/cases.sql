@@ -13,6 +13,7 @@ joined as (
     select
         case_contacts.case_id,
         case_contacts.contact_number,
+        case_contacts.link_key,
         contacts.*
     from case_contacts
     inner join contacts using (contact_id)
