@@ -18,6 +18,8 @@ import duckdb
 def _cell(value: object) -> str:
     if value is None:
         return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.4f}".rstrip("0").rstrip(".")
     return str(value)
@@ -39,10 +41,14 @@ def query(sql: str, databases: list[Path], params: dict[str, str]) -> tuple[list
     return columns, rows
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def markdown(columns: list[str], rows: list[tuple]) -> str:
-    """A Markdown table, numbers right-aligned."""
+    """A Markdown table, numeric columns right-aligned."""
     right = [
-        bool(rows) and all(isinstance(r[i], int | float) for r in rows if r[i] is not None)
+        any(_is_number(r[i]) for r in rows) and all(_is_number(r[i]) or r[i] is None for r in rows)
         for i in range(len(columns))
     ]
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---:" if r else "---" for r in right) + "|"]

@@ -56,8 +56,8 @@ def published(db_path: Path) -> dict[str, int]:
     return dict(zip(("cases", "mature_cases", "cases_1", "cases_2", "cases_3"), map(int, row), strict=True))
 
 
-def technion_by_hand(window: timedelta) -> dict[str, object]:
-    """Rows read, excluded, quarantined, contacts and case figures of january.txt, with csv alone."""
+def technion_by_hand() -> tuple[dict[str, object], list[Contact]]:
+    """Rows read, excluded, quarantined and the contacts of january.txt, with csv alone."""
     with TECHNION.open(newline="") as handle:
         reader = csv.reader(handle, delimiter="\t")
         header = next(reader)
@@ -78,18 +78,19 @@ def technion_by_hand(window: timedelta) -> dict[str, object]:
         for r in good
     ]
     watermark = max(c.started_at for c in contacts)
-    return {
+    counts = {
         "rows_read": len(rows),
         "rows_excluded": len(records) - len(kept),
         "rows_quarantined": len(rows) - len(good) - (len(records) - len(kept)),
         "contacts": len({c.contact_id for c in contacts}),
         "watermark": watermark,
-        **linked(contacts, window, watermark)[1],
     }
+    return counts, contacts
 
 
 def test_technion_january_loads_with_the_example_config(tmp_path: Path):
-    expected = technion_by_hand(WEEK)
+    counts, contacts = technion_by_hand()
+    expected = {**counts, **linked(contacts, WEEK, counts["watermark"])[1]}
     db_path = tmp_path / "technion.duckdb"
     result = run([str(TECHNION)], db_path, load_config(ROOT / "examples" / "technion.toml"))
 
@@ -118,6 +119,21 @@ def test_technion_january_loads_with_the_example_config(tmp_path: Path):
     ]
     run_row = con.execute("select status, rows_excluded from published.pipeline_runs").fetchone()
     assert run_row == ("published", expected["rows_excluded"])
+
+    # docs/technion.md's sensitivity table: other windows, same reason, from the same run.
+    for label, window in (
+        ("24h", timedelta(hours=24)),
+        ("3d", timedelta(days=3)),
+        ("30d", timedelta(days=30)),
+    ):
+        row = con.execute(
+            "select sum(cases), sum(mature_cases), sum(cases_1), sum(cases_2), sum(cases_3) "
+            "from published.fcr_sensitivity "
+            "where dimension = 'all' and match_on = 'reason' and repeat_window = $label",
+            {"label": label},
+        ).fetchone()
+        want = linked(contacts, window, counts["watermark"])[1]
+        assert dict(zip(want, map(int, row), strict=True)) == want, label
     con.close()
 
 
