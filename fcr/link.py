@@ -65,11 +65,11 @@ def anchored_case_starts(
 
 def _build_case_starts(con: duckdb.DuckDBPyConnection, params: dict) -> None:
     if params["window_mode"] == "rolling":
-        sqlfiles.build(con, "intermediate/int_case_starts_rolling", tables.STG_CASE_STARTS, params)
+        sqlfiles.build(con, "intermediate/int_case_starts_rolling", tables.DELTA_CASE_STARTS, params)
         return
     frame = con.sql(
         f"select contact_id, link_group, is_ticket_linked, epoch_ms(started_at) as started_ms "
-        f"from {tables.STG_LINK_CANDIDATES} order by link_group, started_at, contact_id"
+        f"from {tables.DELTA_LINK_CANDIDATES} order by link_group, started_at, contact_id"
     ).to_arrow_table()
     starts = anchored_case_starts(
         frame["link_group"].to_numpy(zero_copy_only=False),
@@ -78,25 +78,22 @@ def _build_case_starts(con: duckdb.DuckDBPyConnection, params: dict) -> None:
         int(params["repeat_window_seconds"] * 1000),
     )
     case_starts = pa.table({"contact_id": frame["contact_id"], "is_case_start": starts})  # noqa: F841
-    con.execute(f"create or replace table {tables.STG_CASE_STARTS} as select * from case_starts")
+    con.execute(f"create or replace table {tables.DELTA_CASE_STARTS} as select * from case_starts")
 
 
 def _link_definition(con: duckdb.DuckDBPyConnection, params: dict, target: str) -> int:
-    """Assign every counted contact of staging.contacts to a case under one definition."""
-    sqlfiles.build(con, "intermediate/int_link_candidates", tables.STG_LINK_CANDIDATES, params)
+    """Assign every counted contact of the delta to a case under one definition, into `target`."""
+    sqlfiles.build(con, "intermediate/int_link_candidates", tables.DELTA_LINK_CANDIDATES, params)
     _build_case_starts(con, params)
     return sqlfiles.build(con, "intermediate/int_case_contacts", target, params)
 
 
-def link(con: duckdb.DuckDBPyConnection, config: Config, watermark: datetime) -> dict[str, int]:
-    """Build staging contacts, case_contacts and cases; return their row counts."""
+def link_delta(con: duckdb.DuckDBPyConnection, config: Config, params: dict) -> dict[str, int]:
+    """Rebuild the scope's contacts, case_contacts and cases into the delta tables."""
     _register_reason_groups(con, config)
-    params = linking_params(config, watermark)
-    counts = {
-        "contacts": sqlfiles.build(con, "intermediate/int_contacts", tables.STG_CONTACTS, params),
-        "case_contacts": _link_definition(con, params, tables.STG_CASE_CONTACTS),
-    }
-    counts["cases"] = sqlfiles.build(con, "marts/cases", tables.STG_CASES, params)
+    counts = {"contacts": sqlfiles.build(con, "intermediate/int_contacts", tables.DELTA_CONTACTS, params)}
+    counts["case_contacts"] = _link_definition(con, params, tables.DELTA_CASE_CONTACTS)
+    counts["cases"] = sqlfiles.build(con, "marts/cases", tables.DELTA_CASES, params)
     return counts
 
 
@@ -109,25 +106,28 @@ def sensitivity_definitions(config: Config) -> list[LinkingConfig]:
     ]
 
 
-def link_sensitivity(con: duckdb.DuckDBPyConnection, config: Config, watermark: datetime) -> int:
-    """Link the staged contacts under each sensitivity definition; build staging.fcr_sensitivity."""
+def link_sensitivity_delta(con: duckdb.DuckDBPyConnection, config: Config, params: dict) -> None:
+    """Link the delta's contacts under each sensitivity definition into delta sensitivity cases.
+
+    Runs after link_delta: the definition in use reuses its case_contacts, the others re-link.
+    """
     con.execute(
-        f"create or replace table {tables.STG_SENSITIVITY_CASE_CONTACTS} as "
+        f"create or replace table {tables.DELTA_SENSITIVITY_CASE_CONTACTS} as "
         f"select ''::varchar as repeat_window, 0::double as repeat_window_seconds, "
-        f"''::varchar as match_on, * from {tables.STG_CASE_CONTACTS} limit 0"
+        f"''::varchar as match_on, * from {tables.DELTA_CASE_CONTACTS} limit 0"
     )
     for definition in sensitivity_definitions(config):
-        params = linking_params(config, watermark, definition)
         is_current = (definition.repeat_window, definition.match_on) == (
             config.linking.repeat_window,
             config.linking.match_on,
         )
-        source = tables.STG_CASE_CONTACTS
+        source = tables.DELTA_CASE_CONTACTS
         if not is_current:
-            _link_definition(con, params, tables.STG_SENSITIVITY_SCRATCH)
-            source = tables.STG_SENSITIVITY_SCRATCH
+            source = tables.DELTA_SENSITIVITY_SCRATCH
+            definition_params = {**params, **linking_params(config, params["watermark"], definition)}
+            _link_definition(con, definition_params, source)
         con.execute(
-            f"insert into {tables.STG_SENSITIVITY_CASE_CONTACTS} "
+            f"insert into {tables.DELTA_SENSITIVITY_CASE_CONTACTS} "
             f"select $label, $seconds, $match_on, * from {source}",
             {
                 "label": format_duration(definition.repeat_window),
@@ -135,7 +135,5 @@ def link_sensitivity(con: duckdb.DuckDBPyConnection, config: Config, watermark: 
                 "match_on": definition.match_on,
             },
         )
-    con.execute(f"drop table if exists {tables.STG_SENSITIVITY_SCRATCH}")
-    params = linking_params(config, watermark)
-    params["current_window_seconds"] = config.linking.repeat_window.total_seconds()
-    return sqlfiles.build(con, "marts/fcr_sensitivity", tables.STG_FCR_SENSITIVITY, params)
+    con.execute(f"drop table if exists {tables.DELTA_SENSITIVITY_SCRATCH}")
+    sqlfiles.build(con, "intermediate/int_sensitivity_cases", tables.DELTA_SENSITIVITY_CASES, params)

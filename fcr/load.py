@@ -84,6 +84,17 @@ def _insert_malformed(con: duckdb.DuckDBPyConnection, sources: list[SourceFile],
     return len(rows)
 
 
+def _record_touched(con: duckdb.DuckDBPyConnection) -> None:
+    """Remember whose cases the delivered rows can change: old and new versions' customers."""
+    con.execute(f"create table if not exists {tables.TOUCHED} (customer_id varchar, interaction_key varchar)")
+    replaced = f"{tables.CONTACTS} where contact_id in (select contact_id from {tables.LOAD_GOOD})"
+    for source in (replaced, tables.LOAD_GOOD):
+        con.execute(
+            f"insert into {tables.TOUCHED} select distinct customer_id, "
+            f"interaction_key(customer_id, interaction_id, contact_id) from {source}"
+        )
+
+
 def load_files(
     con: duckdb.DuckDBPyConnection,
     paths: list[Path],
@@ -142,6 +153,7 @@ def load_files(
             )
         sqlfiles.build(con, "staging/contacts_delivery", tables.LOAD_GOOD)
         con.execute(f"create table if not exists {tables.CONTACTS} as from {tables.LOAD_GOOD} limit 0")
+        _record_touched(con)
         con.execute(
             f"delete from {tables.CONTACTS} where contact_id in (select contact_id from {tables.LOAD_GOOD})"
         )

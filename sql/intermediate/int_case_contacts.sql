@@ -2,11 +2,11 @@
 with
 
 candidates as (
-    select * from staging.link_candidates
+    select * from staging.delta_link_candidates
 ),
 
 case_starts as (
-    select * from staging.case_starts
+    select * from staging.delta_case_starts
 ),
 
 sequenced as (

@@ -2,7 +2,7 @@
 with
 
 candidates as (
-    select * from staging.link_candidates
+    select * from staging.delta_link_candidates
 ),
 
 final as (

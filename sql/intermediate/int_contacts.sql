@@ -1,19 +1,36 @@
--- one row per contact: interaction legs (and, with a transfer gap, forwarded contacts) collapsed into the earliest
+-- one row per contact in the run's scope: a customer's interaction legs (and forwards within the transfer gap) collapsed
 with
 
 loaded as (
-    select * from raw.contacts
+    select
+        *,
+        interaction_key(customer_id, interaction_id, contact_id) as interaction_key
+    from raw.contacts
     where started_at <= $watermark
+),
+
+scope_customers as (
+    select * from staging.scope_customers
+),
+
+scope_anonymous as (
+    select * from staging.scope_anonymous
+),
+
+scoped as (
+    select * from loaded
+    where $full
+        or customer_id in (select customer_id from scope_customers)
+        or (customer_id is null and interaction_key in (select interaction_key from scope_anonymous))
 ),
 
 legs as (
     select
-        loaded.*,
-        coalesce('i:' || interaction_id, 'c:' || contact_id) as interaction_key,
+        scoped.*,
         customer_id is not null
             and direction = 'inbound'
             and ($count_self_service or channel not in ('bot', 'ivr', 'web')) as is_countable
-    from loaded
+    from scoped
 ),
 
 interactions as (
@@ -89,6 +106,7 @@ final as (
     select
         first_legs.contact_id,
         first_legs.interaction_id,
+        first_legs.interaction_key,
         first_legs.customer_id,
         first_legs.channel,
         first_legs.started_at,

@@ -2,7 +2,7 @@
 with
 
 contacts as (
-    select * from staging.contacts
+    select * from staging.delta_contacts
     where is_counted
 ),
 

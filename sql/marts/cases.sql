@@ -2,11 +2,11 @@
 with
 
 case_contacts as (
-    select * from staging.case_contacts
+    select * from staging.delta_case_contacts
 ),
 
 contacts as (
-    select * from staging.contacts
+    select * from staging.delta_contacts
 ),
 
 joined as (

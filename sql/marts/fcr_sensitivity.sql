@@ -1,25 +1,15 @@
 -- one row per month, dimension (all, channel of first contact), dimension_value and definition (window x match_on)
 with
 
-case_contacts as (
-    select * from staging.sensitivity_case_contacts
+sensitivity_cases as (
+    select * from staging.sensitivity_cases
 ),
 
 cases as (
     select
-        repeat_window,
-        repeat_window_seconds,
-        match_on,
-        case_id,
-        count(*) as contact_count,
-        arg_min(business_date, contact_number) as business_date,
-        arg_min(channel, contact_number) as first_channel,
-        case $window_mode
-            when 'anchored' then min(started_at)
-            else max(started_at)
-        end + to_seconds(any_value(repeat_window_seconds)) <= $watermark as is_mature
-    from case_contacts
-    group by repeat_window, repeat_window_seconds, match_on, case_id
+        sensitivity_cases.*,
+        maturity_basis_at + to_seconds(repeat_window_seconds) <= $watermark as is_mature
+    from sensitivity_cases
 ),
 
 dimensioned as (
