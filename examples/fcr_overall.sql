@@ -26,9 +26,9 @@ summed as (
 
 final as (
     select
-        json_extract_string(last_run.linking_settings, '$.repeat_window') as repeat_window,
-        json_extract_string(last_run.linking_settings, '$.match_on') as match_on,
-        json_extract_string(last_run.linking_settings, '$.transfer_gap') as transfer_gap,
+        json_extract_string(last_run.linking_settings, '$.linking.repeat_window') as repeat_window,
+        json_extract_string(last_run.linking_settings, '$.linking.match_on') as match_on,
+        json_extract_string(last_run.linking_settings, '$.linking.transfer_gap') as transfer_gap,
         strftime(last_run.as_of, '%Y-%m-%d %H:%M UTC') as watermark,
         summed.counted_contacts,
         summed.cases,
