@@ -64,8 +64,9 @@ def _stage_files(
         file_excluded = 0
         for batch in read_batches(source, config):
             mapped = map_batch(batch, config, source.path, order)
-            incoming = mapped.table  # noqa: F841 (scanned by name)
-            con.execute(f"insert into {tables.LOAD_BATCH} select * from incoming")
+            con.register("incoming_batch", mapped.table)
+            con.execute(f"insert into {tables.LOAD_BATCH} select * from incoming_batch")
+            con.unregister("incoming_batch")
             file_excluded += mapped.rows_excluded
         filtered = f", {file_excluded:,} excluded by filters" if config.exclude else ""
         on_progress(f"read {path} ({source.rows_read:,} rows, {len(source.malformed)} malformed{filtered})")
@@ -118,6 +119,10 @@ def load_files(
         files=[str(s.path) for s in sources], rows_read=rows_read, rows_excluded=rows_excluded
     )
 
+    sqlfiles.build(con, "staging/contacts_delivery", tables.LOAD_GOOD)
+    # Created outside the transaction: DuckDB 2.0.0 loses sight of rows appended in the same
+    # transaction to a table created empty by CTAS ("as ... limit 0").
+    con.execute(f"create table if not exists {tables.CONTACTS} as from {tables.LOAD_GOOD} limit 0")
     con.execute("begin transaction")
     try:
         con.execute(
@@ -151,8 +156,6 @@ def load_files(
                 f"where run_id = '{run_id}'; fix the files, or raise max_quarantine_share.",
                 result,
             )
-        sqlfiles.build(con, "staging/contacts_delivery", tables.LOAD_GOOD)
-        con.execute(f"create table if not exists {tables.CONTACTS} as from {tables.LOAD_GOOD} limit 0")
         _record_touched(con)
         con.execute(
             f"delete from {tables.CONTACTS} where contact_id in (select contact_id from {tables.LOAD_GOOD})"
