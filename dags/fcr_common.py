@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import Asset
+from airflow.sdk import Asset, WeightRule
 
 # Every task that opens the DuckDB file runs in this pool. Create it with one slot:
 #   airflow pools set fcr_duckdb 1 "One task at a time on the FCR DuckDB file"
@@ -25,6 +25,9 @@ DEFAULT_ARGS = {
     "retry_delay": timedelta(minutes=1),
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=30),
+    # When runs compete for the pool, the run furthest along goes first, so one run's transform,
+    # validate and publish follow each other instead of interleaving with another run's steps.
+    "weight_rule": WeightRule.UPSTREAM,
 }
 
 # Used when neither the run's params nor an Airflow Variable fcr_<name> sets a path.

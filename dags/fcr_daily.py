@@ -7,9 +7,9 @@ watermark, validate, publish, and record the run in `published.pipeline_runs`. P
 the asset `fcr_published_metrics`, which triggers `fcr_export`.
 
 Tasks are thin calls into `fcr.tasks`; the run's state (run id, watermark, counts) passes
-between them as XCom. A new step is one task that takes and returns that state, placed in the
-chain (input checks after `load`, output checks after `validate`, serving copies and reports
-after `publish`).
+between them as XCom. A new step is a function `fcr.tasks.<name>(run) -> run` and one line in
+the chain, `run = pipeline_step("<name>", "<what it does>")(run)`: input checks after `load`,
+output checks after `validate`, serving copies and reports after `publish`.
 
 * **Idempotent**: clearing and re-running an interval reloads the same files (a re-delivered
   contact replaces itself) and recomputes everything; the watermark never moves backwards, so
@@ -56,13 +56,25 @@ def _path_param(description: str) -> Param:
 
 
 def _fail_fast(step: Callable[..., Any], *args: Any) -> Any:
-    """Call an fcr.tasks step: bad input, config or outputs fail at once; other errors are retried."""
-    from fcr.tasks import DATA_ERRORS
+    """Call an fcr.tasks step: errors a retry cannot fix fail at once; others are retried."""
+    from fcr.tasks import PERMANENT_ERRORS
 
     try:
         return step(*args)
-    except DATA_ERRORS as exc:
+    except PERMANENT_ERRORS as exc:
         raise AirflowFailException(str(exc)) from exc
+
+
+def pipeline_step(name: str, doc: str) -> Callable[[Any], Any]:
+    """A task in the pool that runs fcr.tasks.<name> on the run's state and passes it on updated."""
+
+    @task(task_id=name, pool=DUCKDB_POOL, doc_md=doc)
+    def step(run: dict) -> dict:
+        from fcr import tasks
+
+        return _fail_fast(getattr(tasks, name), run)
+
+    return step
 
 
 @dag(
@@ -93,7 +105,7 @@ def fcr_daily():
         """Wait, without holding a worker slot, until every business date of the interval has a file."""
         from fcr import tasks
 
-        files, missing = tasks.landed_files(settings, data_interval_start, data_interval_end)
+        files, missing = _fail_fast(tasks.landed_files, settings, data_interval_start, data_interval_end)
         if missing is None:
             return PokeReturnValue(is_done=True, xcom_value=files)
         if datetime.now(UTC) >= data_interval_end + FILE_WAIT:
@@ -116,20 +128,6 @@ def fcr_daily():
 
         return _fail_fast(tasks.load, settings, files, data_interval_start, data_interval_end)
 
-    @task(pool=DUCKDB_POOL)
-    def transform(run: dict) -> dict:
-        """Link contacts into cases and compute metrics up to the interval's end."""
-        from fcr import tasks
-
-        return _fail_fast(tasks.transform, run)
-
-    @task(pool=DUCKDB_POOL)
-    def validate(run: dict) -> dict:
-        """Audit the staged outputs; a failed check publishes nothing."""
-        from fcr import tasks
-
-        return _fail_fast(tasks.validate, run)
-
     @task(pool=DUCKDB_POOL, outlets=[PUBLISHED_METRICS])
     def publish(run: dict, *, outlet_events=None) -> dict:
         """Swap the outputs into the published schema, record the run, update the asset."""
@@ -143,8 +141,8 @@ def fcr_daily():
 
     settings = get_settings()
     run = load(settings, wait_for_files(settings))
-    run = transform(run)
-    run = validate(run)
+    run = pipeline_step("transform", "Link contacts into cases, compute metrics to the interval's end.")(run)
+    run = pipeline_step("validate", "Audit the staged outputs; a failed check publishes nothing.")(run)
     publish(run)
 
 

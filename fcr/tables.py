@@ -15,6 +15,7 @@ STG_CONTACTS = f"{STAGING}.contacts"
 STG_CASE_CONTACTS = f"{STAGING}.case_contacts"
 STG_CASES = f"{STAGING}.cases"
 STG_METRICS = f"{STAGING}.metrics"
+STG_BUILT_BY = f"{STAGING}.built_by"  # the run whose outputs the staging tables hold
 
 # published: what BI tools and the scorecard read
 CASE_CONTACTS = f"{PUBLISHED}.case_contacts"

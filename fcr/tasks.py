@@ -4,6 +4,9 @@ Airflow's tasks call these (see dags/fcr_daily.py); they need no Airflow, so the
 be run by hand. A run's state travels between tasks as a JSON-able dict (XCom): each step takes the
 dict the previous one returned and returns it with its own results added. A step that fails after
 opening the database records the failed run in published.pipeline_runs and re-raises.
+
+The staging tables are shared by all runs: transform marks them as its run's, and the steps that
+read them refuse another run's outputs instead of validating or publishing them.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from fcr import db, landing, pipeline
+from fcr import db, landing, pipeline, tables
 from fcr.config import Config, ConfigError, load_config
 from fcr.export import export_published
 from fcr.load import LoadResult, QuarantineThresholdError
@@ -25,12 +28,18 @@ from fcr.validate import ValidationFailed
 
 Run = dict[str, Any]
 
-# Errors in the data, the config or the outputs: retrying cannot help, so the task fails at once.
-DATA_ERRORS: tuple[type[Exception], ...] = (
+
+class StagingReplaced(RuntimeError):
+    """Another run rebuilt the staging tables between this run's transform and a later step."""
+
+
+# Bad data, config or outputs, or staging lost to another run: a retry cannot help, so fail at once.
+PERMANENT_ERRORS: tuple[type[Exception], ...] = (
     ConfigError,
     FileLoadError,
     QuarantineThresholdError,
     ValidationFailed,
+    StagingReplaced,
 )
 
 
@@ -85,13 +94,17 @@ def transform(run: Run) -> Run:
         watermark = pipeline.resolve_watermark(con, datetime.fromisoformat(run["data_interval_end"]))
         run["watermark"] = watermark.isoformat()
         run["counts"] = pipeline.step_transform(con, config, watermark)
+        con.execute(
+            f"create or replace table {tables.STG_BUILT_BY} as select $run_id as run_id",
+            {"run_id": run["run_id"]},
+        )
     return run
 
 
 def validate(run: Run) -> Run:
     """Audit the staged outputs; a failed check stops the run before anything is published."""
     run, config = dict(run), load_config(run["config_path"])
-    with _step(run, config) as con:
+    with _step(run, config, staged=True) as con:
         run["validation"] = "failed"
         run["validation"] = pipeline.step_validate(con)
     return run
@@ -100,7 +113,7 @@ def validate(run: Run) -> Run:
 def publish(run: Run) -> Run:
     """Swap the validated outputs into the published schema and record the run."""
     run, config = dict(run), load_config(run["config_path"])
-    with _step(run, config) as con:
+    with _step(run, config, staged=True) as con:
         pipeline.step_publish(con)
         _record(con, run, config, "published", "ok")
     return run
@@ -112,16 +125,31 @@ def export(db_path: str, export_dir: str) -> dict[str, str]:
 
 
 @contextmanager
-def _step(run: Run, config: Config) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection for one step; a failure is recorded as a failed run before it propagates."""
+def _step(run: Run, config: Config, staged: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection for one step (that reads this run's staging tables, if staged).
+
+    A failure is recorded as a failed run before it propagates.
+    """
     con = db.connect(run["db_path"], memory_limit=config.memory_limit)
     try:
+        if staged:
+            _check_staged_by(con, run["run_id"])
         yield con
     except Exception as exc:
         _record(con, run, config, "failed", str(exc))
         raise
     finally:
         con.close()
+
+
+def _check_staged_by(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    built_by = con.execute(f"select run_id from {tables.STG_BUILT_BY}").fetchone()[0]
+    if built_by != run_id:
+        raise StagingReplaced(
+            f"the staging tables hold the outputs of run {built_by}, not of {run_id}: another run of the "
+            "DAG transformed in between. Run one DAG run at a time (backfills with --max-active-runs 1) "
+            "and clear this run from its transform task."
+        )
 
 
 def _record(con: duckdb.DuckDBPyConnection, run: Run, config: Config, status: str, message: str) -> None:

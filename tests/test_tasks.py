@@ -147,13 +147,13 @@ def test_rerunning_an_interval_changes_nothing(landing: Path, tmp_path: Path):
     con.close()
 
 
-def test_a_failed_step_is_recorded_with_its_interval_and_raises_a_data_error(tmp_path: Path):
+def test_a_failed_step_is_recorded_with_its_interval_and_raises_an_error_retries_cannot_fix(tmp_path: Path):
     bad = [_c(f"x{i}", "not a date", "K1") for i in range(3)]
     path = write_contacts(tmp_path / "landing/2026-11-01/contacts.csv", bad)
     settings = _settings(tmp_path / "landing", tmp_path / "fcr.duckdb")
     with pytest.raises(QuarantineThresholdError) as failure:
         tasks.load(settings, [str(path)], DAY_1, DAY_1 + timedelta(days=1))
-    assert isinstance(failure.value, tasks.DATA_ERRORS)
+    assert isinstance(failure.value, tasks.PERMANENT_ERRORS)
     con = duckdb.connect(settings["db_path"], read_only=True)
     recorded = con.execute(
         "select status, data_interval_start, validation_result, message from published.pipeline_runs"
@@ -163,3 +163,17 @@ def test_a_failed_step_is_recorded_with_its_interval_and_raises_a_data_error(tmp
     status, start, validation, message = recorded[0]
     assert (status, start, validation) == ("failed", DAY_1, "not run")
     assert "3 of 3 rows" in message and "Nothing was published" in message
+
+
+def test_a_run_refuses_to_validate_or_publish_another_runs_staging(landing: Path, tmp_path: Path):
+    settings = _settings(landing, tmp_path / "fcr.duckdb")
+    day_1, day_2, day_3 = (DAY_1 + timedelta(days=n) for n in range(3))
+    first = tasks.transform(tasks.load(settings, [str(landing / "2026-11-01/contacts.csv")], day_1, day_2))
+    second = tasks.transform(tasks.load(settings, [str(landing / "2026-11-02/contacts.csv")], day_2, day_3))
+    with pytest.raises(tasks.StagingReplaced, match=f"hold the outputs of run {second['run_id']}"):
+        tasks.validate(first)
+    tasks.publish(tasks.validate(second))
+    con = duckdb.connect(settings["db_path"], read_only=True)
+    runs = con.execute("select run_id, status from published.pipeline_runs order by finished_at").fetchall()
+    con.close()
+    assert runs == [(first["run_id"], "failed"), (second["run_id"], "published")]

@@ -51,6 +51,8 @@ def test_every_task_that_opens_the_database_waits_for_the_one_slot_pool(dagbag):
         for task in dag.tasks:
             if task.task_id not in NO_DATABASE_TASKS:
                 assert (task.pool, task.pool_slots) == (POOL, 1), f"{dag.dag_id}.{task.task_id}"
+            # the run furthest along takes the pool first, so runs' steps do not interleave
+            assert task.weight_rule == "upstream", f"{dag.dag_id}.{task.task_id}"
 
 
 def test_the_daily_dag_has_data_intervals_and_catches_up(dagbag):
