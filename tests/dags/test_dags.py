@@ -55,6 +55,14 @@ def test_every_task_that_opens_the_database_waits_for_the_one_slot_pool(dagbag):
             assert task.weight_rule == "upstream", f"{dag.dag_id}.{task.task_id}"
 
 
+def test_each_daily_database_task_runs_the_fcr_task_of_its_name(dagbag):
+    from fcr import tasks
+
+    for task in dagbag.dags["fcr_daily"].tasks:
+        if task.task_id not in NO_DATABASE_TASKS:
+            assert callable(getattr(tasks, task.task_id, None)), task.task_id
+
+
 def test_the_daily_dag_has_data_intervals_and_catches_up(dagbag):
     from airflow.sdk import CronDataIntervalTimetable
 
