@@ -2,9 +2,8 @@
 ### FCR export
 
 Runs each time `fcr_daily` publishes (the asset `fcr_published_metrics`): writes every published
-table (`cases`, `case_contacts`, `metrics`, `metric_rates`, `pipeline_runs`) to
-`<export_dir>/<table>.parquet` for BI tools, each file replaced atomically, so readers never open
-the DuckDB file the pipeline writes.
+table, the `metric_rates` view and `pipeline_runs` to `<export_dir>/<table>.parquet` for BI tools,
+each file replaced atomically, so readers never open the DuckDB file the pipeline writes.
 
 `db_path` and `export_dir` come from the trigger params, else the Variables `fcr_db_path` and
 `fcr_export_dir`, else the demo files under `demo/`. The export opens the DuckDB file, so it runs

@@ -21,6 +21,7 @@ HEADER = (
     "direction",
     "reason",
     "interaction_id",
+    "ticket_id",
     "agent_id",
     "team",
 )

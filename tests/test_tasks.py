@@ -8,14 +8,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from fcr import tasks
+from fcr import tables, tasks
 from fcr.config import Config
 from fcr.load import QuarantineThresholdError
 from fcr.pipeline import run as run_once
 from tests.conftest import cases_of, write_contacts
 
 DAY_1 = datetime(2026, 11, 1, tzinfo=UTC)
-PUBLISHED = ("published.cases", "published.case_contacts", "published.metrics")
+PUBLISHED = tuple(tables.PUBLISH_MAP.values())
 
 
 def published_rows(db_path: Path | str) -> dict[str, list[tuple]]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from fcr.export import EXPORTED
 from fcr.generate import SampleSpec, write_sample
 from fcr.landing import land_by_day
 from tests.dags.conftest import DAGS_FOLDER
@@ -174,10 +175,10 @@ def test_the_export_dag_writes_the_published_tables_as_parquet(dagbag, daily):
     run = dagbag.dags["fcr_export"].test()
     assert run.state == "success"
     con = duckdb.connect(str(daily["db_path"]), read_only=True)
-    for table in ("cases", "case_contacts", "metrics", "metric_rates", "pipeline_runs"):
-        path = daily["export_dir"] / f"{table}.parquet"
+    for table in EXPORTED:
+        path = daily["export_dir"] / f"{table.split('.')[1]}.parquet"
         exported = con.execute("select * from read_parquet($p) order by all", {"p": str(path)}).fetchall()
-        assert exported == con.execute(f"select * from published.{table} order by all").fetchall(), table
+        assert exported == con.execute(f"select * from {table} order by all").fetchall(), table
     con.close()
 
 
