@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 CANONICAL_CHANNELS = (
     "phone",
@@ -148,12 +156,74 @@ class CsvConfig(_Strict):
     encoding: str = "utf8"
 
 
+def _column_shorthand(value: object) -> object:
+    """`reason = "Category"` is short for `reason = { source = "Category" }`."""
+    return {"source": value} if isinstance(value, str) else value
+
+
+class ColumnSource(_Strict):
+    """Where one canonical column comes from: a source column, several joined, or a constant."""
+
+    source: str | None = None
+    join: list[str] | None = Field(default=None, min_length=2)
+    separator: str | None = None
+    constant: str | None = None
+    null_values: list[str] = Field(default_factory=list)
+    allowed_values: list[str] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> ColumnSource:
+        given = [k for k in ("source", "join", "constant") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one of source, join or constant, not {' and '.join(given)}")
+        if self.separator is not None and self.join is None:
+            raise ValueError("separator only applies with join")
+        return self
+
+    def source_columns(self, canonical: str) -> list[str]:
+        """The file columns this column reads (none for a constant)."""
+        if self.constant is not None:
+            return []
+        return self.join or [self.source or canonical]
+
+
+ColumnSpec = Annotated[ColumnSource, BeforeValidator(_column_shorthand)]
+
+
+class RowFilter(_Strict):
+    """Leave out rows whose source column equals a value or is one of several (counted, not quarantined)."""
+
+    column: str = Field(min_length=1)
+    equals: str | None = None
+    in_: list[str] | None = Field(default=None, alias="in", min_length=1)
+
+    @model_validator(mode="after")
+    def _one_test(self) -> RowFilter:
+        if (self.equals is None) == (self.in_ is None):
+            raise ValueError("give exactly one of equals or in")
+        return self
+
+    def values(self) -> list[str]:
+        """The source values that exclude a row."""
+        return [self.equals] if self.equals is not None else list(self.in_ or [])
+
+
+class DedupeConfig(_Strict):
+    """Which delivery of a contact_id wins: the highest order_by value, then later file, later line."""
+
+    order_by: str = Field(min_length=1)
+    order_type: Literal["number", "timestamp"] = "number"
+
+
 class Config(_Strict):
     """Everything a run needs besides the input files and the database path."""
 
     source_timezone: str = "UTC"
     business_timezone: str = "UTC"
-    columns: dict[str, str] = Field(default_factory=dict)
+    columns: dict[str, ColumnSpec] = Field(default_factory=dict)
+    null_values: list[str] = Field(default_factory=list)
+    exclude: list[RowFilter] = Field(default_factory=list)
+    dedupe: DedupeConfig | None = None
     channels: dict[str, str] = Field(default_factory=dict)
     unknown_channel: Literal["other", "quarantine"] = "other"
     timestamp_formats: list[str] = Field(
@@ -176,7 +246,7 @@ class Config(_Strict):
 
     @field_validator("columns")
     @classmethod
-    def _known_columns(cls, value: dict[str, str]) -> dict[str, str]:
+    def _known_columns(cls, value: dict[str, ColumnSource]) -> dict[str, ColumnSource]:
         unknown = sorted(set(value) - set(CONTACT_COLUMNS))
         if unknown:
             raise ValueError(f"unknown contact column(s) {unknown}; known: {list(CONTACT_COLUMNS)}")
@@ -190,9 +260,9 @@ class Config(_Strict):
             raise ValueError(f"{bad} map to non-canonical channels; use one of {CANONICAL_CHANNELS}")
         return {k.strip().lower(): v for k, v in value.items()}
 
-    def source_column(self, canonical: str) -> str:
-        """The source file's name for a canonical contact column."""
-        return self.columns.get(canonical, canonical)
+    def column(self, canonical: str) -> ColumnSource:
+        """How a canonical contact column is read (default: the file's column of the same name)."""
+        return self.columns.get(canonical) or ColumnSource()
 
     def channel_map(self) -> dict[str, str]:
         """Lower-cased source channel value -> canonical channel (canonical names map to themselves)."""

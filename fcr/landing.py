@@ -90,6 +90,13 @@ def find_files(landing: Path | str, dates: list[date]) -> Landed:
     return Landed(landing, found)
 
 
+def _start_column(config: Config) -> str:
+    columns = config.column("started_at").source_columns("started_at")
+    if len(columns) != 1:
+        raise ValueError("landing by day needs started_at read from one column of the export")
+    return columns[0]
+
+
 def land_by_day(source: Path | str, landing: Path | str, config: Config | None = None) -> dict[date, Path]:
     """Split one CSV export into landing/<business date>/<name>, as a daily delivery would land.
 
@@ -100,7 +107,7 @@ def land_by_day(source: Path | str, landing: Path | str, config: Config | None =
     source, landing = Path(source), Path(landing)
     con = db.connect(":memory:")
     try:
-        started = config.source_column("started_at").replace('"', '""')
+        started = _start_column(config).replace('"', '""')
         con.execute(
             f"""create table landed as
             select *, (parse_timestamp("{started}", $source_tz, $formats) at time zone $business_tz)::date

@@ -158,6 +158,7 @@ def record(
             data_interval_end=data_interval[1],
             as_of=result.watermark,
             rows_read=result.load.rows_read,
+            rows_excluded=result.load.rows_excluded,
             rows_quarantined=result.load.rows_quarantined,
             contacts=result.counts.get("contacts", 0),
             cases=result.counts.get("cases", 0),

@@ -81,6 +81,7 @@ def load(settings: Mapping[str, Any], files: list[str], start: datetime, end: da
         result = pipeline.step_load(con, run["files"], config, run["run_id"])
         run.update(
             rows_read=result.rows_read,
+            rows_excluded=result.rows_excluded,
             rows_quarantined=result.rows_quarantined,
             contacts_delivered=result.contacts_delivered,
         )
@@ -162,6 +163,7 @@ def _record(con: duckdb.DuckDBPyConnection, run: Run, config: Config, status: st
         load=LoadResult(
             files=run["files"],
             rows_read=run.get("rows_read", 0),
+            rows_excluded=run.get("rows_excluded", 0),
             rows_quarantined=run.get("rows_quarantined", 0),
             contacts_delivered=run.get("contacts_delivered", 0),
         ),

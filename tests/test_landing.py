@@ -116,3 +116,12 @@ def test_land_by_day_uses_the_configured_time_zones(tmp_path: Path):
     config = build_config({"source_timezone": "UTC", "business_timezone": "America/New_York"})
     written = land_by_day(source, tmp_path / "landing", config)
     assert list(written) == [NOV_1]  # 01:30 UTC is still 1 November in New York
+
+
+def test_land_by_day_needs_the_start_in_one_column(tmp_path: Path):
+    source = write_contacts(
+        tmp_path / "export.csv", [{"contact_id": "a", "started_at": "2026-11-01 09:00:00"}]
+    )
+    config = build_config({"columns": {"started_at": {"join": ["day", "time"]}}})
+    with pytest.raises(ValueError, match="started_at read from one column"):
+        land_by_day(source, tmp_path / "landing", config)
