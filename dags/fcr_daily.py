@@ -12,8 +12,8 @@ the chain, `run = pipeline_step("<name>", "<what it does>")(run)`: input checks 
 output checks after `validate`, serving copies and reports after `publish`.
 
 * **Idempotent**: clearing and re-running an interval reloads the same files (a re-delivered
-  contact replaces itself) and recomputes everything; the watermark never moves backwards, so
-  catch-up and backfills in any order end where one run over all files ends.
+  contact replaces itself) and rebuilds what they touch; the watermark never moves backwards,
+  so catch-up and backfills in any order end where one run over all files ends.
 * **One writer**: every task that opens the DuckDB file runs in the pool `fcr_duckdb` (1 slot),
   and one run of this DAG is active at a time; others queue.
 * **Settings**: `landing_dir`, `db_path`, `config_path` come from the trigger params, else the
