@@ -19,6 +19,7 @@ STG_CASES = f"{STAGING}.cases"
 STG_METRICS = f"{STAGING}.metrics"
 STG_CHANNEL_FLOW = f"{STAGING}.channel_flow"
 STG_REASON_PRIORITY = f"{STAGING}.reason_priority"
+STG_BUILT_BY = f"{STAGING}.built_by"  # the run whose outputs the staging tables hold
 STG_SENSITIVITY_CASES = f"{STAGING}.sensitivity_cases"
 STG_FCR_SENSITIVITY = f"{STAGING}.fcr_sensitivity"
 
