@@ -18,9 +18,10 @@ import duckdb
 
 from fcr import db, incremental, tables
 from fcr.config import Config
+from fcr.customers import CustomersLoad, load_customers
 from fcr.link import link_delta, link_sensitivity_delta, linking_params, sensitivity_definitions
 from fcr.load import LoadResult, QuarantineThresholdError, load_files
-from fcr.metrics import compute_metrics, compute_sensitivity
+from fcr.metrics import compute_insights, compute_metrics, compute_sensitivity, insight_params
 from fcr.publish import RunRecord, last_published, publish, record_run
 from fcr.read import expand_paths
 from fcr.serve import ServeResult, serve
@@ -42,6 +43,7 @@ class RunResult:
     watermark: datetime | None
     load: LoadResult
     counts: dict[str, int] = field(default_factory=dict)
+    customers: CustomersLoad | None = None
     validation: str = "not run"
     validation_detail: dict[str, dict] = field(default_factory=dict)
     serving: ServeResult | None = None
@@ -56,7 +58,7 @@ def new_run_id(now: datetime | None = None) -> str:
 
 def resolve_watermark(con: duckdb.DuckDBPyConnection, as_of: datetime | None) -> datetime:
     """The run's watermark: as given (default: latest contact start), never behind the last run's."""
-    if not _table_exists(con, tables.CONTACTS):
+    if not db.table_exists(con, tables.CONTACTS):
         raise RuntimeError("the database holds no contacts yet: pass --contacts PATH")
     if as_of is None:
         as_of = con.execute(f"select max(started_at) from {tables.CONTACTS}").fetchone()[0]
@@ -66,17 +68,6 @@ def resolve_watermark(con: duckdb.DuckDBPyConnection, as_of: datetime | None) ->
         as_of = as_of.replace(tzinfo=UTC)
     previous, _ = last_published(con)
     return max(as_of, previous) if previous is not None else as_of
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, name = qualified.split(".")
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = $schema and table_name = $name",
-            {"schema": schema, "name": name},
-        ).fetchone()[0]
-    )
 
 
 def step_load(
@@ -94,6 +85,20 @@ def step_load(
     return load_files(con, paths, config, run_id, progress)
 
 
+def step_load_customers(
+    con: duckdb.DuckDBPyConnection,
+    customers: list[str],
+    config: Config,
+    run_id: str,
+    progress: Progress = _quiet,
+) -> CustomersLoad | None:
+    """Load the optional customers file(s) into raw.customers (kept for later runs)."""
+    if not customers:
+        return None
+    progress(f"loading customers from {', '.join(customers)}")
+    return load_customers(con, customers, config, run_id, progress)
+
+
 def step_transform(
     con: duckdb.DuckDBPyConnection,
     config: Config,
@@ -101,10 +106,17 @@ def step_transform(
     progress: Progress = _quiet,
     force_full: bool = False,
 ) -> dict[str, int]:
-    """Link contacts into cases and compute metrics into the staging schema, incrementally when it can."""
+    """Link contacts into cases and compute metrics into the staging schema, incrementally when it can.
+
+    Pass force_full after loading a customers file: segments and churn can move every period.
+    """
     scope = incremental.plan_scope(con, config, force_full)
     progress(f"{scope.reason} (watermark {watermark:%Y-%m-%d %H:%M:%S %Z})")
-    params = {**linking_params(config, watermark), **incremental.scope_params(scope, watermark)}
+    params = {
+        **linking_params(config, watermark),
+        **incremental.scope_params(scope, watermark),
+        **insight_params(con, config),
+    }
     incremental.prepare(con, scope, params)
     progress("linking contacts into cases")
     counts = link_delta(con, config, params)
@@ -112,9 +124,10 @@ def step_transform(
     link_sensitivity_delta(con, config, params)
     incremental.mark_affected(con, scope, params)
     incremental.merge_state(con, scope, params)
-    progress("computing metrics")
+    progress("computing metrics, channel flow and reason priority")
     counts["metrics_recomputed"] = compute_metrics(con, params)
     incremental.merge_metrics(con, scope)
+    counts.update(compute_insights(con, config, params))
     counts["sensitivity"] = compute_sensitivity(con, params, config.linking.repeat_window.total_seconds())
     for name, table in (
         ("contacts", tables.STG_CONTACTS),
@@ -189,6 +202,7 @@ def record(
             data_interval_end=data_interval[1],
             as_of=result.watermark,
             rows_read=result.load.rows_read,
+            rows_excluded=result.load.rows_excluded,
             rows_quarantined=result.load.rows_quarantined,
             contacts=result.counts.get("contacts", 0),
             cases=result.counts.get("cases", 0),
@@ -211,6 +225,7 @@ def run(
     data_interval: tuple[datetime | None, datetime | None] = (None, None),
     progress: Progress = _quiet,
     full: bool = False,
+    customers: list[str] | None = None,
     serve_dir: Path | None = None,
 ) -> RunResult:
     """Load, validate, recompute, validate, publish and serve; raise (publishing nothing) on failure."""
@@ -221,9 +236,11 @@ def run(
     con = db.connect(db_path, memory_limit=config.memory_limit)
     try:
         result.load = step_load(con, contacts, config, result.run_id, progress)
+        result.customers = step_load_customers(con, customers or [], config, result.run_id, progress)
         report = step_validate_input(con, config, result.load.files, progress)
         result.validation_detail[report.stage] = report.summary()
         result.watermark = resolve_watermark(con, as_of)
+        full = full or result.customers is not None  # segments and churn can move every period
         result.counts = step_transform(con, config, result.watermark, progress, force_full=full)
         report = step_validate(con, config, progress)
         result.validation_detail[report.stage] = report.summary()

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import duckdb
 
-from fcr import sqlfiles, tables
+from fcr import db, sqlfiles, tables
 from fcr.incremental import clear_touched
 
 
@@ -24,6 +24,7 @@ class RunRecord:
     data_interval_end: datetime | None
     as_of: datetime | None
     rows_read: int
+    rows_excluded: int
     rows_quarantined: int
     contacts: int
     cases: int
@@ -55,7 +56,7 @@ def record_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
         f"""create table if not exists {tables.PIPELINE_RUNS} (
             run_id varchar, started_at timestamptz, finished_at timestamptz, status varchar,
             data_interval_start timestamptz, data_interval_end timestamptz, as_of timestamptz,
-            rows_read bigint, rows_quarantined bigint, contacts bigint, cases bigint,
+            rows_read bigint, rows_excluded bigint, rows_quarantined bigint, contacts bigint, cases bigint,
             metrics_rows bigint, validation_result varchar, message varchar,
             linking_settings varchar, duration_seconds double, validation_detail varchar)"""
     )
@@ -68,12 +69,7 @@ def record_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
 
 def last_published(con: duckdb.DuckDBPyConnection) -> tuple[datetime | None, dict | None]:
     """The watermark and linking settings of the last successful run, if any."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = $schema and table_name = 'pipeline_runs'",
-        {"schema": tables.PUBLISHED},
-    ).fetchone()[0]
-    if not exists:
+    if not db.table_exists(con, tables.PIPELINE_RUNS):
         return None, None
     row = con.execute(
         f"select as_of, linking_settings from {tables.PIPELINE_RUNS} "

@@ -259,7 +259,7 @@ def _frames(con: duckdb.DuckDBPyConnection, suite: Suite, params: dict[str, Any]
     stays bounded and a uniqueness check on that column stays exact within each chunk.
     """
     sql = sqlfiles.read_sql(f"checks/{suite.name}")
-    bound = sqlfiles._used(sql, params)
+    bound = sqlfiles.bind(sql, params)
     column = suite.partition_column
     # a cursor of its own: relations cannot run while the caller's connection holds a result
     with con.cursor() as cursor:
