@@ -351,8 +351,10 @@ def test_channels_waits_flow_priority_and_sensitivity(page: Page) -> None:
     assert (social["text"], email["text"]) == ("3.0 h", "30.0 h")
     statuses = {a["data-wait"]: a["data-status"] for tag, a in page.elements if "data-wait" in a}
     assert statuses == {"social": "within target", "email": "over target"}  # targets 4 h and 24 h
-    top_move = page.figure(column="transitions", key_from_channel="email", key_to_channel="phone")
-    assert top_move["text"] == "10"
+    flow = Page(page.html.split('id="flow"')[1].split('id="priority"')[0])
+    assert flow.figure(column="transitions", key_from_channel="email", key_to_channel="phone")["text"] == "10"
+    glance = page.html.split('id="glance"')[1].split('id="headline"')[0]
+    assert "most frequent channel switch: email → phone" in glance and "Fix first:</strong> billing" in glance
     assert not [f for f in page.figures if f.get("data-key-flow_kind") == "first_last"]
     ranks = [f["data-key-reason"] for f in page.figures if f.get("data-column") == "money_at_stake"]
     assert ranks[0] == "billing"
@@ -448,6 +450,8 @@ def test_database_without_published_tables_is_refused(tmp_path: Path) -> None:
         ("change", -0.004, "±0.00"),
         ("change", -0.03, "-0.03"),
         ("count", 12345, "12,345"),
+        ("delta", 1234, "+1,234"),
+        ("delta", 0, "±0"),
         ("ratio", 1.456, "1.46"),
         ("seconds", 14400, "4.0 h"),
         ("seconds", 150, "2 min"),

@@ -58,10 +58,11 @@ def offline_page(html_path: Path | str, executable: Path = CHROMIUM) -> Iterator
             browser.close()
 
 
-def screenshot(html_path: Path | str, png_path: Path | str, full_page: bool = True) -> list[str]:
-    """Save a PNG of the page; return the network requests it tried (none for a good scorecard)."""
+def screenshot(html_path: Path | str, png_path: Path | str, height: int = 0) -> list[str]:
+    """Save a PNG of the page (its top `height` pixels, or all of it for 0); return requests it tried."""
     with offline_page(html_path) as loaded:
-        loaded.page.screenshot(path=str(png_path), full_page=full_page)
+        clip = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": height} if height else None
+        loaded.page.screenshot(path=str(png_path), full_page=True, clip=clip)
         return loaded.blocked_requests
 
 

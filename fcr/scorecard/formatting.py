@@ -14,7 +14,7 @@ MISSING = "–"
 
 
 class Formatter:
-    """Formats a value by its kind (pct, pts, count, ratio, score, seconds, money)."""
+    """Formats a value by its kind (pct, pts, count, delta, ratio, change, score, seconds, money)."""
 
     def __init__(self, currency: str) -> None:
         self.currency = currency
@@ -44,6 +44,10 @@ class Formatter:
     @staticmethod
     def _change(value: float) -> str:
         return _signed(value, 2)
+
+    @staticmethod
+    def _delta(value: float) -> str:
+        return f"{value:+,.0f}" if value else "±0"
 
     @staticmethod
     def _score(value: float) -> str:

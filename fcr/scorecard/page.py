@@ -82,8 +82,9 @@ MEASURES = (
     ),
     Measure("ces", "CES", "score", "higher", "customer effort score, 1-7", "no CES answers"),
     Measure("csat", "CSAT", "score", "higher", "customer satisfaction, 1-5", "no CSAT answers"),
+    Measure("contacts", "Contacts", "count", None, "contacts that started in the period", "no contacts"),
 )
-_CHANGE_KIND = {"pct": "pts", "ratio": "change", "score": "change"}
+_CHANGE_KIND = {"pct": "pts", "ratio": "change", "score": "change", "count": "delta"}
 
 
 @dataclass
@@ -186,7 +187,7 @@ def _direction(change: float | None, kind: str) -> str:
     """'up', 'down' or 'flat' as the change reads once rounded for display."""
     if change is None:
         return "flat"
-    shown = round(change * 100, 1) if kind == "pts" else round(change, 2)
+    shown = {"pts": round(change * 100, 1), "change": round(change, 2)}.get(kind, change)
     return "up" if shown > 0 else "down" if shown < 0 else "flat"
 
 
@@ -330,6 +331,9 @@ def build(
     channels = data.rates(con, period, "channel")
     for row in channels:
         row["ref"] = rate_keys(period, "channel", row["dimension_value"])
+    comparable = [
+        r for r in channels if r["fcr"] is not None and r["mature_cases"] >= settings.min_mature_cases
+    ]
     teams = ranking(data.rates(con, period, "team"), period, overall_fcr, config)
     agents = ranking(data.rates(con, period, "agent"), period, overall_fcr, config)
     if teams.ranked:
@@ -369,6 +373,9 @@ def build(
         "tiles": tiles(con, period, previous, provisional, config),
         "trend_charts": {g: charts.trend(rows, g) for g, rows in trends.items() if rows},
         "channels": channels,
+        "weakest_channel": min(comparable, key=lambda r: (r["fcr"], r["dimension_value"]))
+        if comparable
+        else None,
         "channel_chart": charts.resolution_bands(channels, overall) if channels and overall else None,
         "waits": wait,
         "wait_chart": charts.waits(wait.rows) if wait.rows else None,
