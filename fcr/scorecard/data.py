@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from fcr import db, tables
+from fcr import tables
 
 # Published by later pipeline steps; a database written by an older run may not have them yet.
 CHANNEL_FLOW = f"{tables.PUBLISHED}.channel_flow"
@@ -49,7 +49,8 @@ def open_published(db_path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
     if not path.is_file():
         raise ScorecardError(f"{path}: no such database file; run `fcr run --db {path} ...` first")
     try:
-        con = db.connect(path, read_only=True)
+        con = duckdb.connect(str(path), read_only=True)
+        con.execute("set TimeZone = 'UTC'")
     except duckdb.Error as exc:
         raise ScorecardError(
             f"{path}: cannot be opened read-only ({exc}). If a run is writing it, wait for the run "
