@@ -116,6 +116,31 @@ class LinkingConfig(_Strict):
         return value
 
 
+class SensitivityConfig(_Strict):
+    """Definitions published side by side in published.fcr_sensitivity (windows x match_on)."""
+
+    windows: list[Duration] = Field(
+        default_factory=lambda: [
+            timedelta(hours=24),
+            timedelta(days=3),
+            timedelta(days=7),
+            timedelta(days=30),
+        ]
+    )
+    match_on: list[Literal["reason", "reason_group", "customer"]] = Field(
+        default_factory=lambda: ["reason", "customer"]
+    )
+
+
+def format_duration(value: timedelta) -> str:
+    """The shortest exact label for a window: 24h, 3d, 90m, 45s."""
+    seconds = value.total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0 and (unit != "d" or seconds >= 2 * 86400):
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
 class ScorecardConfig(_Strict):
     """What the manager scorecard shows and the targets it compares against (SPEC section 7)."""
 
@@ -164,6 +189,7 @@ class Config(_Strict):
     memory_limit: str = "2GB"
     csv: CsvConfig = Field(default_factory=CsvConfig)
     linking: LinkingConfig = Field(default_factory=LinkingConfig)
+    sensitivity: SensitivityConfig = Field(default_factory=SensitivityConfig)
     scorecard: ScorecardConfig = Field(default_factory=ScorecardConfig)
 
     @field_validator("source_timezone", "business_timezone")

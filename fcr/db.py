@@ -8,7 +8,7 @@ import duckdb
 
 from fcr import sqlfiles, tables
 
-_MACROS = ("macros/parse_timestamp", "macros/parse_flag")
+_MACROS = ("macros/parse_timestamp", "macros/parse_flag", "macros/interaction_key")
 
 
 def connect(path: Path | str, memory_limit: str = "2GB", read_only: bool = False):

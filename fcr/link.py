@@ -5,35 +5,27 @@ from __future__ import annotations
 from datetime import datetime
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 
 from fcr import sqlfiles, tables
-from fcr.config import Config, ConfigError
+from fcr.config import Config, LinkingConfig, format_duration
 
 
-def linking_params(config: Config, watermark: datetime) -> dict:
-    """Bind parameters every linking and metrics model takes."""
-    linking = config.linking
+def linking_params(config: Config, watermark: datetime, linking: LinkingConfig | None = None) -> dict:
+    """Bind parameters the linking and metrics models take, for one linking definition."""
+    linking = linking or config.linking
+    gap = linking.transfer_gap
     return {
         "watermark": watermark,
         "business_tz": config.business_timezone,
         "repeat_window_seconds": linking.repeat_window.total_seconds(),
         "window_mode": linking.window_mode,
         "match_on": linking.match_on,
+        "link_by": linking.link_by,
         "count_self_service": linking.count_self_service,
+        "transfer_gap_seconds": None if gap is None else gap.total_seconds(),
     }
-
-
-def _check_supported(config: Config) -> None:
-    linking = config.linking
-    unsupported = []
-    if linking.window_mode != "rolling":
-        unsupported.append("linking.window_mode = 'anchored'")
-    if linking.link_by != "window":
-        unsupported.append("linking.link_by = 'ticket'")
-    if linking.transfer_gap is not None:
-        unsupported.append("linking.transfer_gap")
-    if unsupported:
-        raise ConfigError(f"{', '.join(unsupported)}: not supported by this version; remove the setting(s)")
 
 
 def _register_reason_groups(con: duckdb.DuckDBPyConnection, config: Config) -> None:
@@ -43,15 +35,105 @@ def _register_reason_groups(con: duckdb.DuckDBPyConnection, config: Config) -> N
         con.executemany("insert into reason_groups values (?, ?)", groups)
 
 
-def link(con: duckdb.DuckDBPyConnection, config: Config, watermark: datetime) -> dict[str, int]:
-    """Build staging contacts, case_contacts and cases; return their row counts."""
-    _check_supported(config)
+def anchored_case_starts(
+    groups: np.ndarray, started_ms: np.ndarray, ticket_linked: np.ndarray, window_ms: int
+) -> np.ndarray:
+    """Case starts when the window counts from each case's first contact.
+
+    Rows are sorted by group then start. A case starts at a group's first contact; the next
+    case starts at the first contact more than one window after that start, and so on.
+    """
+    n = len(groups)
+    starts = np.zeros(n, dtype=bool)
+    if n == 0:
+        return starts
+    group_index = np.concatenate([[0], np.cumsum(groups[1:] != groups[:-1])])
+    offset = started_ms - started_ms.min()
+    span = int(offset.max()) + window_ms + 1
+    key = group_index.astype(np.int64) * span + offset
+    next_start = np.searchsorted(key, key + window_ms, side="right")
+    frontier = np.flatnonzero(np.concatenate([[True], group_index[1:] != group_index[:-1]]))
+    while frontier.size:
+        starts[frontier] = True
+        frontier = frontier[~ticket_linked[frontier]]
+        following = next_start[frontier]
+        inside = following < n
+        following, frontier = following[inside], frontier[inside]
+        frontier = following[group_index[following] == group_index[frontier]]
+    return starts
+
+
+def _build_case_starts(con: duckdb.DuckDBPyConnection, params: dict) -> None:
+    if params["window_mode"] == "rolling":
+        sqlfiles.build(con, "intermediate/int_case_starts_rolling", tables.DELTA_CASE_STARTS, params)
+        return
+    frame = con.sql(
+        f"select contact_id, link_group, is_ticket_linked, epoch_ms(started_at) as started_ms "
+        f"from {tables.DELTA_LINK_CANDIDATES} order by link_group, started_at, contact_id"
+    ).to_arrow_table()
+    starts = anchored_case_starts(
+        frame["link_group"].to_numpy(zero_copy_only=False),
+        frame["started_ms"].to_numpy(zero_copy_only=False).astype(np.int64),
+        frame["is_ticket_linked"].to_numpy(zero_copy_only=False).astype(bool),
+        int(params["repeat_window_seconds"] * 1000),
+    )
+    case_starts = pa.table({"contact_id": frame["contact_id"], "is_case_start": starts})  # noqa: F841
+    con.execute(f"create or replace table {tables.DELTA_CASE_STARTS} as select * from case_starts")
+
+
+def _link_definition(con: duckdb.DuckDBPyConnection, params: dict, target: str) -> int:
+    """Assign every counted contact of the delta to a case under one definition, into `target`."""
+    sqlfiles.build(con, "intermediate/int_link_candidates", tables.DELTA_LINK_CANDIDATES, params)
+    _build_case_starts(con, params)
+    return sqlfiles.build(con, "intermediate/int_case_contacts", target, params)
+
+
+def link_delta(con: duckdb.DuckDBPyConnection, config: Config, params: dict) -> dict[str, int]:
+    """Rebuild the scope's contacts, case_contacts and cases into the delta tables."""
     _register_reason_groups(con, config)
-    params = linking_params(config, watermark)
-    return {
-        "contacts": sqlfiles.build(con, "intermediate/int_contacts", tables.STG_CONTACTS, params),
-        "case_contacts": sqlfiles.build(
-            con, "intermediate/int_case_contacts", tables.STG_CASE_CONTACTS, params
-        ),
-        "cases": sqlfiles.build(con, "marts/cases", tables.STG_CASES, params),
-    }
+    counts = {"contacts": sqlfiles.build(con, "intermediate/int_contacts", tables.DELTA_CONTACTS, params)}
+    counts["case_contacts"] = _link_definition(con, params, tables.DELTA_CASE_CONTACTS)
+    counts["cases"] = sqlfiles.build(con, "marts/cases", tables.DELTA_CASES, params)
+    return counts
+
+
+def sensitivity_definitions(config: Config) -> list[LinkingConfig]:
+    """Every window x match_on of the sensitivity list, other settings as configured."""
+    return [
+        config.linking.model_copy(update={"repeat_window": window, "match_on": match_on})
+        for match_on in config.sensitivity.match_on
+        for window in config.sensitivity.windows
+    ]
+
+
+def link_sensitivity_delta(con: duckdb.DuckDBPyConnection, config: Config, params: dict) -> None:
+    """Link the delta's contacts under each sensitivity definition into delta sensitivity cases.
+
+    Runs after link_delta: the definition in use reuses its case_contacts, the others re-link.
+    """
+    con.execute(
+        f"create or replace table {tables.DELTA_SENSITIVITY_CASE_CONTACTS} as "
+        f"select ''::varchar as repeat_window, 0::double as repeat_window_seconds, "
+        f"''::varchar as match_on, * from {tables.DELTA_CASE_CONTACTS} limit 0"
+    )
+    for definition in sensitivity_definitions(config):
+        is_current = (definition.repeat_window, definition.match_on) == (
+            config.linking.repeat_window,
+            config.linking.match_on,
+        )
+        source = tables.DELTA_CASE_CONTACTS
+        if not is_current:
+            source = tables.DELTA_SENSITIVITY_SCRATCH
+            definition_params = {**params, **linking_params(config, params["watermark"], definition)}
+            _link_definition(con, definition_params, source)
+        con.execute(
+            f"insert into {tables.DELTA_SENSITIVITY_CASE_CONTACTS} "
+            f"select $label, $seconds, $match_on, * from {source}",
+            {
+                "label": format_duration(definition.repeat_window),
+                "seconds": definition.repeat_window.total_seconds(),
+                "match_on": definition.match_on,
+            },
+        )
+    con.execute(f"drop table if exists {tables.DELTA_SENSITIVITY_SCRATCH}")
+    sqlfiles.build(con, "intermediate/int_sensitivity_cases", tables.DELTA_SENSITIVITY_CASES, params)

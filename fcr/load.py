@@ -19,6 +19,10 @@ BATCH_COLUMNS = (*CONTACT_COLUMNS, "source_file", "source_line", "file_order")
 class QuarantineThresholdError(RuntimeError):
     """Too large a share of the input broke rules: the run stops before publishing."""
 
+    def __init__(self, message: str, result: LoadResult) -> None:
+        super().__init__(message)
+        self.result = result
+
 
 @dataclass
 class LoadResult:
@@ -95,6 +99,17 @@ def _insert_malformed(con: duckdb.DuckDBPyConnection, sources: list[SourceFile],
     return len(rows)
 
 
+def _record_touched(con: duckdb.DuckDBPyConnection) -> None:
+    """Remember whose cases the delivered rows can change: old and new versions' customers."""
+    con.execute(f"create table if not exists {tables.TOUCHED} (customer_id varchar, interaction_key varchar)")
+    replaced = f"{tables.CONTACTS} where contact_id in (select contact_id from {tables.LOAD_GOOD})"
+    for source in (replaced, tables.LOAD_GOOD):
+        con.execute(
+            f"insert into {tables.TOUCHED} select distinct customer_id, "
+            f"interaction_key(customer_id, interaction_id, contact_id) from {source}"
+        )
+
+
 def load_files(
     con: duckdb.DuckDBPyConnection,
     paths: list[Path],
@@ -144,10 +159,12 @@ def load_files(
                 f"{result.rows_quarantined:,} of {rows_read:,} rows ({share:.2%}) broke rules "
                 f"({rules}), above max_quarantine_share {config.max_quarantine_share:.2%}. "
                 f"Nothing was published. Inspect them with: select * from {tables.QUARANTINE} "
-                f"where run_id = '{run_id}'; fix the files, or raise max_quarantine_share."
+                f"where run_id = '{run_id}'; fix the files, or raise max_quarantine_share.",
+                result,
             )
         sqlfiles.build(con, "staging/contacts_delivery", tables.LOAD_GOOD)
         con.execute(f"create table if not exists {tables.CONTACTS} as from {tables.LOAD_GOOD} limit 0")
+        _record_touched(con)
         con.execute(
             f"delete from {tables.CONTACTS} where contact_id in (select contact_id from {tables.LOAD_GOOD})"
         )

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import duckdb
 
 from fcr import sqlfiles, tables
-from fcr.config import Config
-from fcr.link import linking_params
 
 
-def compute_metrics(con: duckdb.DuckDBPyConnection, config: Config, watermark: datetime) -> int:
-    """Build staging.metrics from the staged cases and contacts; return its row count."""
-    return sqlfiles.build(con, "marts/metrics", tables.STG_METRICS, linking_params(config, watermark))
+def compute_metrics(con: duckdb.DuckDBPyConnection, params: dict) -> int:
+    """Build the metrics rows of the periods in scope (all periods for a full run)."""
+    return sqlfiles.build(con, "marts/metrics", tables.DELTA_METRICS, params)
+
+
+def compute_sensitivity(con: duckdb.DuckDBPyConnection, params: dict, current_window_seconds: float) -> int:
+    """Build staging.fcr_sensitivity from every definition's cases."""
+    params = {**params, "current_window_seconds": current_window_seconds}
+    return sqlfiles.build(con, "marts/fcr_sensitivity", tables.STG_FCR_SENSITIVITY, params)

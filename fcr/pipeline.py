@@ -6,7 +6,6 @@ the Airflow DAG runs them as separate tasks on the same database file.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable
@@ -16,11 +15,11 @@ from pathlib import Path
 
 import duckdb
 
-from fcr import db, tables
+from fcr import db, incremental, tables
 from fcr.config import Config
-from fcr.link import link
-from fcr.load import LoadResult, load_files
-from fcr.metrics import compute_metrics
+from fcr.link import link_delta, link_sensitivity_delta, linking_params, sensitivity_definitions
+from fcr.load import LoadResult, QuarantineThresholdError, load_files
+from fcr.metrics import compute_metrics, compute_sensitivity
 from fcr.publish import RunRecord, last_published, publish, record_run
 from fcr.read import expand_paths
 from fcr.validate import ValidationFailed, validate_outputs
@@ -92,13 +91,34 @@ def step_load(
 
 
 def step_transform(
-    con: duckdb.DuckDBPyConnection, config: Config, watermark: datetime, progress: Progress = _quiet
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    watermark: datetime,
+    progress: Progress = _quiet,
+    force_full: bool = False,
 ) -> dict[str, int]:
-    """Link contacts into cases and compute metrics into the staging schema."""
-    progress(f"linking contacts into cases (watermark {watermark:%Y-%m-%d %H:%M:%S %Z})")
-    counts = link(con, config, watermark)
+    """Link contacts into cases and compute metrics into the staging schema, incrementally when it can."""
+    scope = incremental.plan_scope(con, config, force_full)
+    progress(f"{scope.reason} (watermark {watermark:%Y-%m-%d %H:%M:%S %Z})")
+    params = {**linking_params(config, watermark), **incremental.scope_params(scope, watermark)}
+    incremental.prepare(con, scope, params)
+    progress("linking contacts into cases")
+    counts = link_delta(con, config, params)
+    progress(f"linking under {len(sensitivity_definitions(config))} sensitivity definitions")
+    link_sensitivity_delta(con, config, params)
+    incremental.mark_affected(con, scope, params)
+    incremental.merge_state(con, scope, params)
     progress("computing metrics")
-    counts["metrics"] = compute_metrics(con, config, watermark)
+    counts["metrics_recomputed"] = compute_metrics(con, params)
+    incremental.merge_metrics(con, scope)
+    counts["sensitivity"] = compute_sensitivity(con, params, config.linking.repeat_window.total_seconds())
+    for name, table in (
+        ("contacts", tables.STG_CONTACTS),
+        ("cases", tables.STG_CASES),
+        ("metrics", tables.STG_METRICS),
+    ):
+        counts[name] = con.execute(f"select count(*) from {table}").fetchall()[0][0]
+    counts["full"] = int(scope.full)
     return counts
 
 
@@ -144,7 +164,7 @@ def record(
             metrics_rows=result.counts.get("metrics", 0),
             validation_result=result.validation,
             message=message[:2000],
-            linking_settings=json.dumps(config.linking.model_dump(mode="json"), sort_keys=True),
+            linking_settings=incremental.definition_fingerprint(config),
             duration_seconds=result.duration_seconds,
         ),
     )
@@ -174,6 +194,9 @@ def run(
         step_publish(con, progress)
         status, message = "published", "ok"
         return result
+    except QuarantineThresholdError as exc:
+        result.load, message = exc.result, str(exc)
+        raise
     except Exception as exc:
         message = str(exc)
         raise

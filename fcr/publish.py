@@ -9,6 +9,7 @@ from datetime import datetime
 import duckdb
 
 from fcr import sqlfiles, tables
+from fcr.incremental import clear_touched
 
 
 @dataclass
@@ -40,6 +41,7 @@ def publish(con: duckdb.DuckDBPyConnection) -> None:
         for staged, published in tables.PUBLISH_MAP.items():
             con.execute(f"create or replace table {published} as select * from {staged}")
         sqlfiles.execute(con, "marts/metric_rates")
+        clear_touched(con)
         con.execute("commit")
     except Exception:
         con.execute("rollback")

@@ -39,4 +39,4 @@ def build(
     """Materialise the select in sql/<name>.sql as table `target`; return its row count."""
     sql = read_sql(name)
     con.execute(f"create or replace table {target} as {sql}", _used(sql, params or {}))
-    return con.execute(f"select count(*) from {target}").fetchone()[0]
+    return con.execute(f"select count(*) from {target}").fetchall()[0][0]

@@ -21,6 +21,7 @@ HEADER = (
     "direction",
     "reason",
     "interaction_id",
+    "ticket_id",
     "agent_id",
     "team",
 )
@@ -43,8 +44,9 @@ def run_log(tmp_path: Path) -> Callable[..., tuple[RunResult, duckdb.DuckDBPyCon
     connections: list[duckdb.DuckDBPyConnection] = []
 
     def _run(rows: list[dict], config: dict | None = None, as_of=None, name="contacts.csv"):
-        path = write_contacts(tmp_path / name, rows)
-        db_path = tmp_path / "fcr.duckdb"
+        folder = tmp_path / f"run{len(connections)}"
+        path = write_contacts(folder / name, rows)
+        db_path = folder / "fcr.duckdb"
         result = run([str(path)], db_path, build_config(config or {}), as_of=as_of)
         con = duckdb.connect(str(db_path), read_only=True)
         con.execute("set TimeZone = 'UTC'")

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import HEADER, write_contacts
 
 from fcr.config import build_config
 from fcr.pipeline import run
@@ -20,6 +19,7 @@ from fcr.scorecard.data import Period
 from fcr.scorecard.formatting import Formatter, case_definition, duration_words
 from fcr.scorecard.intervals import flag, wilson
 from fcr.scorecard.page import choose_period
+from tests.conftest import HEADER, write_contacts
 
 SCORECARD_HEADER = (
     *HEADER,

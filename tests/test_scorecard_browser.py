@@ -7,11 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
-from test_scorecard import CONFIG, build_fixture_db
 
 from fcr.config import build_config
 from fcr.scorecard import write_scorecard
 from fcr.scorecard.browser import CHROMIUM, offline_page
+from tests.test_scorecard import CONFIG, build_fixture_db
 
 pytestmark = pytest.mark.browser
 

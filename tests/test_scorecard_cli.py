@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_scorecard import build_fixture_db
 from typer.testing import CliRunner
 
 from fcr.cli import app
+from tests.test_scorecard import build_fixture_db
 
 runner = CliRunner()
 

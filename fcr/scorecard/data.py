@@ -18,7 +18,6 @@ from fcr import tables
 # Published by later pipeline steps; a database written by an older run may not have them yet.
 CHANNEL_FLOW = f"{tables.PUBLISHED}.channel_flow"
 REASON_PRIORITY = f"{tables.PUBLISHED}.reason_priority"
-FCR_SENSITIVITY = f"{tables.PUBLISHED}.fcr_sensitivity"
 
 
 class ScorecardError(RuntimeError):
@@ -101,7 +100,9 @@ def latest_runs(con: duckdb.DuckDBPyConnection) -> tuple[dict | None, dict | Non
     )
     published = next((r for r in runs if r["status"] == "published"), None)
     if published is not None:
-        published["linking_settings"] = json.loads(published["linking_settings"])
+        settings = json.loads(published["linking_settings"])
+        # {"linking": {...}, ...} since incremental runs; older runs stored the linking settings alone
+        published["linking_settings"] = settings.get("linking", settings)
     later_failure = runs[0] if runs and runs[0]["status"] != "published" else None
     return published, later_failure
 
@@ -204,9 +205,9 @@ def sensitivity(con: duckdb.DuckDBPyConnection, period: Period) -> Section:
     """FCR, 2CR and 3CR under every configured case definition."""
     return _planned(
         con,
-        FCR_SENSITIVITY,
+        tables.FCR_SENSITIVITY,
         period,
-        f"""select * from {FCR_SENSITIVITY}
+        f"""select * from {tables.FCR_SENSITIVITY}
         where grain = $grain and period_start = $period_start and dimension = 'all'
         order by match_on, repeat_window_seconds""",
         {},

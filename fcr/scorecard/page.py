@@ -397,6 +397,6 @@ def build(
             "metrics": tables.METRICS,
             "flow": data.CHANNEL_FLOW,
             "priority": data.REASON_PRIORITY,
-            "sensitivity": data.FCR_SENSITIVITY,
+            "sensitivity": tables.FCR_SENSITIVITY,
         },
     }

@@ -19,6 +19,7 @@ rolled as (
     cross join (values ('week'), ('month')) as g(grain)
     where metrics.grain = 'day' and dimension = 'all'
     group by all
+    having sum(cases) > 0
 ),
 published as (
     select grain, period_start, cases, cases_1

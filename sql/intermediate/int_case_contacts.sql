@@ -1,40 +1,23 @@
 -- one row per counted contact: the case it belongs to and its place in that case
 with
 
-contacts as (
-    select * from staging.contacts
-    where is_counted
-),
-
-ordered as (
-    select
-        contacts.*,
-        lag(started_at) over customer_problem as previous_started_at
-    from contacts
-    window customer_problem as (
-        partition by customer_id, link_key order by started_at, contact_id
-    )
+candidates as (
+    select * from staging.delta_link_candidates
 ),
 
 case_starts as (
-    select
-        ordered.*,
-        case
-            when previous_started_at is null then 1
-            when started_at - previous_started_at > to_seconds($repeat_window_seconds) then 1
-            else 0
-        end as is_case_start
-    from ordered
+    select * from staging.delta_case_starts
 ),
 
 sequenced as (
     select
-        case_starts.*,
-        sum(is_case_start) over (
-            partition by customer_id, link_key order by started_at, contact_id
+        candidates.*,
+        sum(case_starts.is_case_start::integer) over (
+            partition by candidates.link_group order by candidates.started_at, candidates.contact_id
             rows between unbounded preceding and current row
         ) as case_sequence
-    from case_starts
+    from candidates
+    inner join case_starts using (contact_id)
 ),
 
 final as (
@@ -51,7 +34,7 @@ final as (
         is_self_service
     from sequenced
     window case_window as (
-        partition by customer_id, link_key, case_sequence order by started_at, contact_id
+        partition by link_group, case_sequence order by started_at, contact_id
         rows between unbounded preceding and current row
     )
 )

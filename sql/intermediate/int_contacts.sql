@@ -1,86 +1,138 @@
--- one row per contact after interaction legs collapse (the earliest leg stands for them), up to the watermark
+-- one row per contact in the run's scope: a customer's interaction legs (and forwards within the transfer gap) collapsed
 with
 
 loaded as (
-    select * from raw.contacts
+    select
+        *,
+        interaction_key(customer_id, interaction_id, contact_id) as interaction_key
+    from raw.contacts
     where started_at <= $watermark
 ),
 
-reason_groups as (
-    select * from reason_groups
+scope_customers as (
+    select * from staging.scope_customers
+),
+
+scope_anonymous as (
+    select * from staging.scope_anonymous
+),
+
+scoped as (
+    select * from loaded
+    where $full
+        or customer_id in (select customer_id from scope_customers)
+        or (customer_id is null and interaction_key in (select interaction_key from scope_anonymous))
 ),
 
 legs as (
     select
-        loaded.*,
-        coalesce('i:' || interaction_id, 'c:' || contact_id) as interaction_key
-    from loaded
+        scoped.*,
+        customer_id is not null
+            and direction = 'inbound'
+            and ($count_self_service or channel not in ('bot', 'ivr', 'web')) as is_countable
+    from scoped
 ),
 
-leg_totals as (
+interactions as (
     select
         interaction_key,
+        arg_min(customer_id, (started_at, contact_id)) as customer_id,
+        arg_min(is_countable, (started_at, contact_id)) as is_countable,
+        min(started_at) as started_at,
+        arg_min(contact_id, (started_at, contact_id)) as first_contact_id
+    from legs
+    group by interaction_key
+),
+
+transfer_gaps as (
+    select
+        interactions.*,
+        started_at - lag(started_at) over (
+            partition by customer_id, is_countable order by started_at, first_contact_id
+        ) as gap
+    from interactions
+),
+
+transfer_groups as (
+    -- with a transfer gap, a countable interaction starting within it after the customer's previous one
+    -- is a forward of that contact, not a repeat
+    select
+        interaction_key,
+        sum(
+            case
+                when is_countable and gap <= to_seconds($transfer_gap_seconds) then 0
+                else 1
+            end
+        ) over (
+            partition by customer_id, is_countable order by started_at, first_contact_id
+            rows between unbounded preceding and current row
+        ) as transfer_sequence,
+        customer_id,
+        is_countable
+    from transfer_gaps
+),
+
+keyed as (
+    select
+        legs.*,
+        case
+            when legs.is_countable and $transfer_gap_seconds is not null
+                then 't:' || legs.customer_id || ':' || transfer_groups.transfer_sequence
+            else legs.interaction_key
+        end as contact_key
+    from legs
+    inner join transfer_groups using (interaction_key)
+),
+
+contact_totals as (
+    select
+        contact_key,
         count(*) as leg_count,
         max(ended_at) as last_ended_at,
         sum(wait_seconds) as wait_seconds,
         sum(handle_seconds) as handle_seconds,
         sum(hold_seconds) as hold_seconds,
         sum(transfers) as transfers
-    from legs
-    group by interaction_key
+    from keyed
+    group by contact_key
 ),
 
 first_legs as (
-    select * from legs
-    qualify row_number() over (
-        partition by interaction_key order by started_at, contact_id
-    ) = 1
+    select * from keyed
+    qualify row_number() over (partition by contact_key order by started_at, contact_id) = 1
 ),
 
-collapsed as (
+final as (
     select
         first_legs.contact_id,
         first_legs.interaction_id,
+        first_legs.interaction_key,
         first_legs.customer_id,
         first_legs.channel,
         first_legs.started_at,
-        leg_totals.last_ended_at as ended_at,
+        contact_totals.last_ended_at as ended_at,
         first_legs.direction,
         first_legs.reason,
         first_legs.ticket_id,
         first_legs.agent_id,
         first_legs.team,
         first_legs.queue,
-        leg_totals.wait_seconds,
-        leg_totals.handle_seconds,
-        leg_totals.hold_seconds,
-        leg_totals.transfers,
+        contact_totals.wait_seconds,
+        contact_totals.handle_seconds,
+        contact_totals.hold_seconds,
+        contact_totals.transfers,
         first_legs.agent_resolved,
         first_legs.survey_resolved,
         first_legs.survey_ces,
         first_legs.survey_csat,
-        leg_totals.leg_count
+        contact_totals.leg_count,
+        (first_legs.started_at at time zone $business_tz)::date as business_date,
+        first_legs.customer_id is null as is_anonymous,
+        first_legs.direction = 'inbound' as is_inbound,
+        first_legs.channel in ('bot', 'ivr', 'web') as is_self_service,
+        first_legs.is_countable as is_counted
     from first_legs
-    inner join leg_totals using (interaction_key)
-),
-
-final as (
-    select
-        collapsed.*,
-        (started_at at time zone $business_tz)::date as business_date,
-        customer_id is null as is_anonymous,
-        direction = 'inbound' as is_inbound,
-        channel in ('bot', 'ivr', 'web') as is_self_service,
-        direction = 'inbound'
-            and customer_id is not null
-            and ($count_self_service or channel not in ('bot', 'ivr', 'web')) as is_counted,
-        case $match_on
-            when 'customer' then '*'
-            when 'reason_group' then coalesce(reason_groups.reason_group, collapsed.reason)
-            else collapsed.reason
-        end as link_key
-    from collapsed
-    left join reason_groups on reason_groups.reason = collapsed.reason
+    inner join contact_totals using (contact_key)
 )
 
 select * from final

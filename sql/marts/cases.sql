@@ -2,17 +2,18 @@
 with
 
 case_contacts as (
-    select * from staging.case_contacts
+    select * from staging.delta_case_contacts
 ),
 
 contacts as (
-    select * from staging.contacts
+    select * from staging.delta_contacts
 ),
 
 joined as (
     select
         case_contacts.case_id,
         case_contacts.contact_number,
+        case_contacts.link_key,
         contacts.*
     from case_contacts
     inner join contacts using (contact_id)

@@ -1,12 +1,22 @@
--- one row per grain (day, week, month), period_start, dimension and dimension_value: additive counts
+-- one row per grain (day, week, month), period_start, dimension and dimension_value in scope: additive counts
 with
+
+affected_dates as (
+    select * from staging.affected_dates
+),
+
+affected_periods as (
+    select * from staging.affected_periods
+),
 
 cases as (
     select * from staging.cases
+    where $full or business_date in (select business_date from affected_dates)
 ),
 
 contacts as (
     select * from staging.contacts
+    where $full or business_date in (select business_date from affected_dates)
 ),
 
 grains as (
@@ -196,6 +206,10 @@ final as (
         rolled.* exclude (grain, period_start, dimension, dimension_value)
     from rolled
     inner join period_maturity using (grain, period_start)
+    where $full or exists (
+        select 1 from affected_periods
+        where affected_periods.grain = rolled.grain and affected_periods.period_start = rolled.period_start
+    )
 )
 
 select * from final

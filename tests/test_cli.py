@@ -1,0 +1,139 @@
+"""The README's commands as a user runs them: demo, generate, run, config errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from fcr.cli import app
+from fcr.config import ConfigError, load_config, parse_duration
+
+runner = CliRunner()
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end_and_prints_the_summary(tmp_path: Path):
+    result = runner.invoke(app, ["demo", "--contacts", "3000", "--dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "FCR overall" in result.output
+    assert "By channel of first contact" in result.output
+    assert "rows quarantined" in result.output
+    assert "provisional" in result.output
+    assert str((tmp_path / "fcr.duckdb").resolve()) in result.output.replace("\n", "")
+    con = duckdb.connect(str(tmp_path / "fcr.duckdb"), read_only=True)
+    channels = {r[0] for r in con.execute("select distinct channel from raw.contacts").fetchall()}
+    reasons = con.execute("select count(distinct reason) from raw.contacts").fetchone()[0]
+    quarantined = con.execute("select count(*) from raw.quarantine").fetchone()[0]
+    cases, contacts = con.execute("select count(*), sum(contact_count) from published.cases").fetchone()
+    con.close()
+    assert {"phone", "bot", "ivr", "email", "chat"} <= channels and "other" not in channels
+    assert reasons >= 20
+    assert quarantined > 0
+    assert contacts > cases  # the sample has repeat contacts
+
+
+def test_generate_writes_the_requested_size_deterministically(tmp_path: Path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    for path in (a, b):
+        result = runner.invoke(app, ["generate", "--contacts", "2000", "--out", str(path), "--seed", "3"])
+        assert result.exit_code == 0, result.output
+    assert a.read_bytes() == b.read_bytes()
+    con = duckdb.connect()
+    rows, ids = con.execute(f"select count(*), count(distinct contact_id) from '{a}'").fetchone()
+    assert 2000 <= rows <= 2200  # plus transfer legs, bad rows and a re-delivery
+    assert ids < rows
+
+
+def test_run_with_config_and_as_of(tmp_path: Path):
+    data = tmp_path / "export.csv"
+    data.write_text(
+        "Ticket;Who;Via;Opened\n"
+        "T1;K1;Voice;01/03/2026 09:00:00\n"
+        "T2;K1;Voice;02/03/2026 09:00:00\n"
+        "T3;K2;Mail;02/03/2026 10:00:00\n"
+    )
+    config = tmp_path / "fcr.toml"
+    config.write_text(
+        'timestamp_formats = ["%d/%m/%Y %H:%M:%S"]\n'
+        "[columns]\ncontact_id = 'Ticket'\ncustomer_id = 'Who'\nchannel = 'Via'\nstarted_at = 'Opened'\n"
+        "[csv]\ndelimiter = ';'\n"
+    )
+    db = tmp_path / "out.duckdb"
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "--contacts",
+            str(data),
+            "--db",
+            str(db),
+            "--config",
+            str(config),
+            "--as-of",
+            "2026-04-01T00:00:00+00:00",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    con = duckdb.connect(str(db), read_only=True)
+    row = con.execute(
+        "select cases, mature_cases, cases_1, cases_2 from published.metrics "
+        "where grain = 'month' and dimension = 'all'"
+    ).fetchone()
+    con.close()
+    assert row == (2, 2, 1, 1)
+
+
+def test_invalid_config_names_the_key(tmp_path: Path):
+    config = tmp_path / "bad.toml"
+    config.write_text("[linking]\nrepeat_window = 'a week'\nmatch_on = 'mood'\n")
+    with pytest.raises(ConfigError) as excinfo:
+        load_config(config)
+    assert "linking.repeat_window" in str(excinfo.value)
+    assert "linking.match_on" in str(excinfo.value)
+    result = runner.invoke(
+        app, ["run", "--contacts", "x.csv", "--db", str(tmp_path / "d.duckdb"), "--config", str(config)]
+    )
+    assert result.exit_code == 1
+    assert "linking.repeat_window" in result.output
+
+
+def test_unknown_config_key_and_zone_are_rejected():
+    from fcr.config import build_config
+
+    with pytest.raises(ConfigError, match="repeat_windw"):
+        build_config({"linking": {"repeat_windw": "7d"}})
+    with pytest.raises(ConfigError, match="business_timezone"):
+        build_config({"business_timezone": "Mars/Olympus"})
+    with pytest.raises(ConfigError, match="channels"):
+        build_config({"channels": {"fax": "telefax"}})
+
+
+def test_defaults_follow_the_spec():
+    config = load_config(None)
+    assert config.linking.repeat_window == parse_duration("7d")
+    assert (config.linking.window_mode, config.linking.match_on, config.linking.link_by) == (
+        "rolling",
+        "reason",
+        "window",
+    )
+    assert config.linking.count_self_service is True
+    assert config.linking.transfer_gap is None
+    assert config.max_quarantine_share == 0.01
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("24h", 86400), ("3d", 259200), ("15m", 900), ("30s", 30), ("1w", 604800), (90, 90)]
+)
+def test_durations(text, seconds):
+    assert parse_duration(text).total_seconds() == seconds
+
+
+def test_bad_file_exits_non_zero_naming_it(tmp_path: Path):
+    bad = tmp_path / "garbage.parquet"
+    bad.write_bytes(b"nope")
+    result = runner.invoke(app, ["run", "--contacts", str(bad), "--db", str(tmp_path / "d.duckdb")])
+    assert result.exit_code == 1
+    assert "garbage.parquet" in result.output

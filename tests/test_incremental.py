@@ -1,0 +1,136 @@
+"""Incremental runs equal a full recompute; settings changes rebuild; late and repeated files."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from fcr.config import build_config
+from fcr.pipeline import run
+from tests.conftest import write_contacts
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+PUBLISHED = {
+    "published.cases": "*",
+    "published.case_contacts": "*",
+    "published.metrics": "*",
+    "published.fcr_sensitivity": "*",
+}
+
+
+def snapshot(db_path: Path) -> dict[str, list[tuple]]:
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        return {
+            t: con.execute(f"select {cols} from {t} order by all").fetchall() for t, cols in PUBLISHED.items()
+        }
+    finally:
+        con.close()
+
+
+@st.composite
+def batches(draw) -> list[list[dict]]:
+    """Daily files: mostly that day's contacts, sometimes late ones, re-deliveries and repeated files."""
+    days = draw(st.integers(min_value=2, max_value=5))
+    files: list[list[dict]] = []
+    next_id = 0
+    for day in range(days):
+        rows = []
+        for _ in range(draw(st.integers(min_value=0, max_value=6))):
+            late = draw(st.sampled_from([0, 0, 0, 0, 9, 20]))  # some contacts arrive weeks late
+            offset = (day * 3 - late) * 86400 + draw(st.sampled_from([0, 1, 3600, 7 * 86400]))
+            rows.append(
+                {
+                    "contact_id": f"c{next_id:03d}",
+                    "customer_id": draw(st.sampled_from(["", "K1", "K2", "K3"])),
+                    "channel": draw(st.sampled_from(["phone", "chat", "bot"])),
+                    "started_at": (START + timedelta(days=30, seconds=offset)).isoformat(),
+                    "reason": draw(st.sampled_from(["billing", "delivery"])),
+                    "interaction_id": draw(st.sampled_from(["", "", "", "I1"])),
+                }
+            )
+            next_id += 1
+        if files and draw(st.booleans()):
+            # re-deliver an earlier contact with a changed reason (a correction)
+            earlier = draw(st.sampled_from([r for f in files for r in f] or [None]))
+            if earlier is not None:
+                rows.append({**earlier, "reason": "refund"})
+        files.append(rows)
+        if draw(st.integers(min_value=0, max_value=4)) == 0:
+            files.append(list(rows))  # the same file delivered twice
+    return [f for f in files if f]
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(files=batches())
+def test_incremental_runs_equal_one_full_run(tmp_path_factory, files):
+    assume(files)
+    folder = tmp_path_factory.mktemp("inc")
+    config = build_config({"sensitivity": {"windows": ["24h", "7d"]}})
+    paths = [str(write_contacts(folder / f"day{i:02d}.csv", rows)) for i, rows in enumerate(files)]
+    for path in paths:
+        run([path], folder / "incremental.duckdb", config)
+    run(paths, folder / "full.duckdb", config)
+    assert snapshot(folder / "incremental.duckdb") == snapshot(folder / "full.duckdb")
+
+
+def _row(contact_id: str, started_at: str, customer: str = "K1", reason: str = "billing") -> dict:
+    return {
+        "contact_id": contact_id,
+        "customer_id": customer,
+        "channel": "phone",
+        "started_at": started_at,
+        "reason": reason,
+    }
+
+
+def test_a_daily_run_recomputes_only_what_it_touches(tmp_path: Path):
+    history = [_row(f"h{i}", f"2026-01-{1 + i % 28:02d} 09:00:00", customer=f"K{i}") for i in range(60)]
+    day = [_row("new", "2026-01-29 10:00:00", customer="K5")]
+    db = tmp_path / "db.duckdb"
+    first = run([str(write_contacts(tmp_path / "history.csv", history))], db, build_config({}))
+    second = run([str(write_contacts(tmp_path / "day.csv", day))], db, build_config({}))
+    assert first.counts["full"] == 1 and second.counts["full"] == 0
+    assert second.counts["metrics_recomputed"] < first.counts["metrics_recomputed"]
+    con = duckdb.connect(str(db), read_only=True)
+    scope = con.execute("select customer_id from staging.scope_customers").fetchall()
+    con.close()
+    assert scope == [("K5",)]
+
+
+def test_provisional_periods_become_final_as_the_watermark_passes(tmp_path: Path):
+    db = tmp_path / "db.duckdb"
+    config = build_config({})
+    run([str(write_contacts(tmp_path / "a.csv", [_row("a", "2026-01-01 09:00:00")]))], db, config)
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("select bool_or(is_final) from published.metrics").fetchone()[0] is False
+    con.close()
+    later = [_row("b", "2026-01-20 09:00:00", customer="K2")]
+    run([str(write_contacts(tmp_path / "b.csv", later))], db, config)
+    con = duckdb.connect(str(db), read_only=True)
+    final = con.execute(
+        "select is_final from published.metrics where grain = 'day' and period_start = '2026-01-01' "
+        "and dimension = 'all'"
+    ).fetchone()[0]
+    con.close()
+    assert final is True
+
+
+def test_changing_a_linking_setting_rebuilds_everything(tmp_path: Path):
+    db = tmp_path / "db.duckdb"
+    rows = [_row("a", "2026-01-01 09:00:00"), _row("b", "2026-01-03 09:00:00")]
+    path = str(write_contacts(tmp_path / "a.csv", rows))
+    run([path], db, build_config({}))
+    result = run([], db, build_config({"linking": {"repeat_window": "24h"}}))
+    assert result.counts["full"] == 1
+    assert snapshot(db) == snapshot(_fresh(tmp_path, path, {"linking": {"repeat_window": "24h"}}))
+
+
+def _fresh(tmp_path: Path, path: str, config: dict) -> Path:
+    db = tmp_path / "fresh.duckdb"
+    run([path], db, build_config(config))
+    return db

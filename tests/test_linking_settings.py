@@ -1,0 +1,135 @@
+"""Every linking setting of SPEC §3 beyond the defaults, with hand-checked fixtures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from fcr.link import anchored_case_starts
+from tests.conftest import cases_of
+from tests.test_link import c
+
+LATER = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def test_anchored_window_counts_from_the_first_contact(run_log):
+    rows = [
+        c("a", "2026-01-01 09:00:00"),
+        c("b", "2026-01-06 09:00:00"),
+        c("c", "2026-01-08 09:00:00"),  # exactly 7 days after a: still the case of a
+        c("d", "2026-01-12 09:00:00"),  # 11 days after a: a new case (rolling would keep it)
+        c("e", "2026-01-19 09:00:01"),  # 7 days + 1 s after d: another case
+    ]
+    _, con = run_log(rows, config={"linking": {"window_mode": "anchored"}}, as_of=LATER)
+    assert cases_of(con) == [["a", "b", "c"], ["d"], ["e"]]
+    _, rolling = run_log(rows, as_of=LATER)
+    assert cases_of(rolling) == [["a", "b", "c", "d"], ["e"]]
+
+
+def test_anchored_maturity_counts_from_the_first_contact(run_log):
+    rows = [c("a", "2026-01-01 09:00:00"), c("b", "2026-01-07 09:00:00")]
+    as_of = datetime(2026, 1, 8, 9, 0, tzinfo=UTC)  # first + 7 days: mature when anchored
+    _, anchored = run_log(rows, config={"linking": {"window_mode": "anchored"}}, as_of=as_of)
+    _, rolling = run_log(rows, as_of=as_of)
+    assert anchored.execute("select is_mature from published.cases").fetchone()[0] is True
+    assert rolling.execute("select is_mature from published.cases").fetchone()[0] is False
+
+
+def test_anchored_case_starts_on_arrays():
+    # g1: window 7 from 0 covers 5 and 7; 8 starts a case covering 15 (exactly 7 later); 16 starts one
+    groups = np.array(["g1"] * 6 + ["g2"] * 2)
+    started = np.array([0, 5, 7, 8, 15, 16, 0, 100], dtype=np.int64) * 1000
+    ticket = np.array([False] * 6 + [True] * 2)  # g2 is a ticket: one case whatever the gap
+    starts = anchored_case_starts(groups, started, ticket, window_ms=7000)
+    assert starts.tolist() == [True, False, False, True, False, True, True, False]
+
+
+def test_ticket_linking_groups_a_ticket_and_falls_back_to_the_window(run_log):
+    config = {"linking": {"link_by": "ticket"}}
+    rows = [
+        c("a", "2026-01-01 09:00:00", ticket_id="T1"),
+        c("b", "2026-01-20 09:00:00", ticket_id="T1"),  # weeks later, same ticket: same case
+        c("x", "2026-01-02 09:00:00", ticket_id="T2"),  # a day after a, other ticket: own case
+        c("n1", "2026-02-01 09:00:00"),  # no ticket: window linking
+        c("n2", "2026-02-03 09:00:00"),
+    ]
+    header_rows = [{**r} for r in rows]
+    _, con = run_log(header_rows, config=config, as_of=LATER)
+    assert cases_of(con) == [["a", "b"], ["x"], ["n1", "n2"]]
+
+
+def test_transfer_gap_folds_quick_forwards_into_one_contact(run_log):
+    config = {"linking": {"transfer_gap": "15m"}}
+    rows = [
+        c("a", "2026-01-01 09:00:00", channel="bot", reason="billing"),
+        c("b", "2026-01-01 09:10:00", channel="phone", reason="payments"),  # 10 min: a forward
+        c("d", "2026-01-01 09:30:00", channel="phone", reason="billing"),  # 20 min after b: a repeat
+    ]
+    _, con = run_log(rows, config=config, as_of=LATER)
+    assert cases_of(con) == [["a", "d"]]
+    contacts = con.execute(
+        "select contacts, counted_contacts from published.metrics where grain = 'day' and dimension = 'all'"
+    ).fetchone()
+    assert contacts == (2, 2)
+    _, without = run_log(rows, as_of=LATER)
+    assert cases_of(without) == [["a", "d"], ["b"]]
+
+
+def test_transfer_gap_and_interaction_legs_together(run_log):
+    config = {"linking": {"transfer_gap": "5m"}}
+    rows = [
+        c("a1", "2026-01-01 09:00:00", interaction_id="I1", ended_at="2026-01-01 09:02:00"),
+        c("a2", "2026-01-01 09:03:00", interaction_id="I1", ended_at="2026-01-01 09:06:00"),
+        c("b", "2026-01-01 09:04:00", ended_at="2026-01-01 09:20:00"),  # 4 min after I1's start
+    ]
+    _, con = run_log(rows, config=config, as_of=LATER)
+    assert cases_of(con) == [["a1"]]
+    assert con.execute("select last_ended_at from published.cases").fetchone()[0] == datetime(
+        2026, 1, 1, 9, 20, tzinfo=UTC
+    )
+
+
+@pytest.mark.parametrize("window_mode", ["rolling", "anchored"])
+def test_sensitivity_rows_equal_separate_runs(run_log, window_mode):
+    rows = [
+        c("a", "2026-01-01 09:00:00", reason="billing", channel="chat"),
+        c("b", "2026-01-01 20:00:00", reason="delivery"),
+        c("d", "2026-01-03 09:00:00", reason="billing"),
+        c("e", "2026-01-09 09:00:00", reason="billing"),
+        c("f", "2026-01-25 09:00:00", reason="billing", customer="K2"),
+        c("g", "2026-02-20 09:00:00", reason="billing", customer="K2"),
+        c("h", "2026-03-10 09:00:00", reason="other", customer="K2"),
+    ]
+    as_of = datetime(2026, 3, 15, tzinfo=UTC)
+    base = {"linking": {"window_mode": window_mode}}
+    _, con = run_log(rows, config=base, as_of=as_of)
+    sensitivity = con.execute(
+        "select repeat_window_seconds, match_on, period_start, dimension, dimension_value, is_final, "
+        "cases, mature_cases, cases_1, cases_2, cases_3 from published.fcr_sensitivity order by all"
+    ).fetchall()
+    assert len({(r[0], r[1]) for r in sensitivity}) == 8
+    for window in ("24h", "3d", "7d", "30d"):
+        for match_on in ("reason", "customer"):
+            linking = {"window_mode": window_mode, "repeat_window": window, "match_on": match_on}
+            _, single = run_log(rows, config={"linking": linking}, as_of=as_of)
+            seconds = single.execute(
+                "select repeat_window_seconds from published.fcr_sensitivity where is_current_definition"
+            ).fetchone()[0]
+            expected = single.execute(
+                "select $s, $m, period_start, dimension, dimension_value, is_final, cases, mature_cases, "
+                "cases_1, cases_2, cases_3 from published.metrics "
+                "where grain = 'month' and dimension in ('all', 'channel') and cases > 0 order by all",
+                {"s": seconds, "m": match_on},
+            ).fetchall()
+            got = [r for r in sensitivity if r[0] == seconds and r[1] == match_on]
+            assert got == expected, (window, match_on)
+
+
+def test_sensitivity_marks_the_definition_in_use(run_log):
+    _, con = run_log([c("a", "2026-01-01 09:00:00")], config={"linking": {"repeat_window": "3d"}})
+    current = con.execute(
+        "select distinct repeat_window, match_on from published.fcr_sensitivity where is_current_definition"
+    ).fetchall()
+    assert current == [("3d", "reason")]

@@ -1,0 +1,215 @@
+"""Loading: quarantine rules with file and line, unparseable files, the threshold, idempotent re-loads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from fcr.config import build_config
+from fcr.load import QuarantineThresholdError
+from fcr.pipeline import run
+from fcr.read import FileLoadError
+from tests.conftest import write_contacts
+
+GOOD = {"customer_id": "K1", "channel": "phone", "started_at": "2026-01-01 09:00:00"}
+LENIENT = {"max_quarantine_share": 1.0}
+
+
+def good_rows(n: int) -> list[dict]:
+    return [
+        {**GOOD, "contact_id": f"g{i}", "started_at": f"2026-01-{1 + i % 28:02d} 09:00:00"} for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("bad", "rule", "config"),
+    [
+        ({"contact_id": ""}, "missing_contact_id", {}),
+        ({"started_at": ""}, "missing_started_at", {}),
+        ({"started_at": "yesterday-ish"}, "unparseable_started_at", {}),
+        ({"ended_at": "31/31/2026 99:00"}, "unparseable_ended_at", {}),
+        ({"channel": "carrier pigeon"}, "unknown_channel", {"unknown_channel": "quarantine"}),
+        ({"direction": "sideways"}, "unknown_direction", {}),
+        ({"ended_at": "2026-01-01 08:59:59"}, "ended_before_started", {}),
+        ({"handle_seconds": "-5"}, "negative_duration", {}),
+        ({"wait_seconds": "-1"}, "negative_duration", {}),
+        ({"hold_seconds": "ten"}, "unparseable_number", {}),
+        ({"survey_ces": "9"}, "survey_out_of_range", {}),
+        ({"survey_resolved": "maybe"}, "unparseable_flag", {}),
+    ],
+)
+def test_each_rule_quarantines_the_row_with_file_and_line(tmp_path: Path, bad, rule, config):
+    header = (
+        *GOOD,
+        "contact_id",
+        "ended_at",
+        "direction",
+        "handle_seconds",
+        "wait_seconds",
+        "hold_seconds",
+        "survey_ces",
+        "survey_resolved",
+    )
+    rows = [*good_rows(3), {**GOOD, "contact_id": "bad", **bad}, *good_rows(2)]
+    path = write_contacts(tmp_path / "in.csv", rows, header)
+    result = run([str(path)], tmp_path / "db.duckdb", build_config({**LENIENT, **config}))
+    assert result.load.quarantine_by_rule == {rule: 1}
+    con = duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True)
+    row = con.execute("select source_file, source_line, rule from raw.quarantine").fetchone()
+    assert row == (str(path.resolve()), 5, rule)  # header is line 1, the bad row the 4th row
+    assert con.execute("select count(*) from raw.contacts").fetchone()[0] == 3  # g0..g2 (g0,g1 re-delivered)
+    con.close()
+
+
+def test_unknown_channel_maps_to_other_by_default(run_log):
+    _, con = run_log([{**GOOD, "contact_id": "a", "channel": "Carrier Pigeon"}])
+    assert con.execute("select channel from raw.contacts").fetchone()[0] == "other"
+
+
+def test_channel_mapping_from_config_and_aliases(run_log):
+    rows = [
+        {**GOOD, "contact_id": "a", "channel": "Voice Call"},
+        {**GOOD, "contact_id": "b", "channel": "WhatsApp"},
+        {**GOOD, "contact_id": "c", "channel": " EMAIL "},
+    ]
+    _, con = run_log(rows, config={"channels": {"voice call": "phone"}})
+    channels = dict(con.execute("select contact_id, channel from raw.contacts").fetchall())
+    assert channels == {"a": "phone", "b": "messaging", "c": "email"}
+
+
+def test_malformed_row_is_quarantined_with_its_line_and_later_lines_stay_right(tmp_path: Path):
+    path = tmp_path / "in.csv"
+    path.write_text(
+        "contact_id,customer_id,channel,started_at\n"
+        "a,K1,phone,2026-01-01 09:00:00\n"
+        "b,K1,phone,2026-01-01 10:00:00,surplus\n"
+        "c,K1,phone,2026-01-01 11:00:00\n"
+        "d,K1,phone\n"
+        "e,K1,phone,not a time\n"
+    )
+    run([str(path)], tmp_path / "db.duckdb", build_config(LENIENT))
+    con = duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True)
+    rows = con.execute("select source_line, rule from raw.quarantine order by source_line").fetchall()
+    assert rows == [(3, "malformed_row"), (5, "malformed_row"), (6, "unparseable_started_at")]
+    lines = dict(con.execute("select contact_id, source_line from raw.contacts").fetchall())
+    assert lines == {"a": 2, "c": 4}
+    con.close()
+
+
+def test_unparseable_file_fails_naming_the_file(tmp_path: Path):
+    path = tmp_path / "broken.parquet"
+    path.write_bytes(b"this is not parquet")
+    with pytest.raises(FileLoadError, match="broken.parquet.*cannot be parsed as parquet"):
+        run([str(path)], tmp_path / "db.duckdb", build_config({}))
+
+
+def test_missing_required_column_names_the_mapping(tmp_path: Path):
+    path = tmp_path / "export.csv"
+    path.write_text("id,who,how\n1,K,phone\n")
+    with pytest.raises(FileLoadError, match=r"export.csv: required column\(s\) missing: contact_id"):
+        run([str(path)], tmp_path / "db.duckdb", build_config({}))
+
+
+def test_missing_file_and_empty_glob_are_clear(tmp_path: Path):
+    with pytest.raises(FileLoadError, match="not found"):
+        run([str(tmp_path / "nope.csv")], tmp_path / "db.duckdb", build_config({}))
+    with pytest.raises(FileLoadError, match="no file matches"):
+        run([str(tmp_path / "*.csv")], tmp_path / "db.duckdb", build_config({}))
+
+
+def test_threshold_fails_the_run_and_publishes_nothing(tmp_path: Path):
+    rows = [*good_rows(97), *[{**GOOD, "contact_id": f"x{i}", "started_at": "bad"} for i in range(3)]]
+    path = write_contacts(tmp_path / "in.csv", rows)
+    db_path = tmp_path / "db.duckdb"
+    with pytest.raises(
+        QuarantineThresholdError, match=r"3 of 100 rows \(3.00%\).*above max_quarantine_share"
+    ):
+        run([str(path)], db_path, build_config({}))
+    con = duckdb.connect(str(db_path), read_only=True)
+    assert con.execute("select count(*) from raw.quarantine").fetchone()[0] == 3
+    published = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'published' "
+        "and table_name = 'metrics'"
+    ).fetchone()[0]
+    assert published == 0
+    status = con.execute("select status, rows_quarantined from published.pipeline_runs").fetchone()
+    assert status == ("failed", 3)
+    con.close()
+    # at the threshold exactly, the run goes through
+    run([str(path)], db_path, build_config({"max_quarantine_share": 0.03}))
+
+
+def test_loading_the_same_file_twice_changes_nothing(tmp_path: Path):
+    rows = [*good_rows(5), {**GOOD, "contact_id": "", "reason": "x"}]
+    path = write_contacts(tmp_path / "in.csv", rows)
+    db_path = tmp_path / "db.duckdb"
+    config = build_config(LENIENT)
+    run([str(path)], db_path, config)
+
+    def snapshot():
+        con = duckdb.connect(str(db_path), read_only=True)
+        out = {
+            t: con.execute(f"select * exclude (run_id) from {t} order by all").fetchall()
+            if t == "raw.quarantine"
+            else con.execute(f"select * from {t} order by all").fetchall()
+            for t in ("raw.contacts", "raw.quarantine", "published.cases", "published.metrics")
+        }
+        con.close()
+        return out
+
+    first = snapshot()
+    run([str(path)], db_path, config)
+    assert snapshot() == first
+
+
+def test_extra_columns_are_ignored_and_columns_can_be_renamed(tmp_path: Path):
+    path = tmp_path / "zendesk.csv"
+    path.write_text("Ticket,Requester,Via,Created,Notes\nT1,R1,Phone,2026-01-01 09:00:00,hello\n")
+    config = build_config(
+        {
+            "columns": {
+                "contact_id": "Ticket",
+                "customer_id": "Requester",
+                "channel": "Via",
+                "started_at": "Created",
+            }
+        }
+    )
+    result = run([str(path)], tmp_path / "db.duckdb", config)
+    assert result.load.contacts_delivered == 1
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".jsonl"])
+def test_parquet_and_json_lines_load_with_row_numbers(tmp_path: Path, suffix: str):
+    rows = [{**GOOD, "contact_id": "a"}, {**GOOD, "contact_id": "", "started_at": "2026-01-02 09:00:00"}]
+    path = tmp_path / f"in{suffix}"
+    if suffix == ".parquet":
+        pq.write_table(pa.Table.from_pylist(rows), path)
+    else:
+        path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    run([str(path)], tmp_path / "db.duckdb", build_config(LENIENT))
+    con = duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True)
+    assert con.execute("select source_line, rule from raw.quarantine").fetchall() == [
+        (2, "missing_contact_id")
+    ]
+    assert con.execute("select contact_id, source_line from raw.contacts").fetchall() == [("a", 1)]
+    con.close()
+
+
+def test_glob_loads_every_matching_file_and_later_files_win(tmp_path: Path):
+    write_contacts(tmp_path / "day1.csv", [{**GOOD, "contact_id": "a", "reason": "old"}])
+    write_contacts(
+        tmp_path / "day2.csv", [{**GOOD, "contact_id": "a", "reason": "new"}, {**GOOD, "contact_id": "b"}]
+    )
+    run([str(tmp_path / "day*.csv")], tmp_path / "db.duckdb", build_config({}))
+    con = duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True)
+    assert con.execute("select contact_id, reason from raw.contacts order by 1").fetchall() == [
+        ("a", "new"),
+        ("b", "unknown"),
+    ]
+    con.close()
