@@ -2,7 +2,7 @@
 
     .venv/bin/fcr generate --contacts 1000000 --out /tmp/1m.parquet
     .venv/bin/fcr run --contacts /tmp/1m.parquet --db /tmp/1m.duckdb
-    .venv/bin/python bench/bench_scorecard.py --db /tmp/1m.duckdb
+    .venv/bin/python -m bench.bench_scorecard --db /tmp/1m.duckdb
 
 The scorecard reads aggregated tables only, so its cost should not grow with the contact count.
 """

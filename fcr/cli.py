@@ -39,7 +39,9 @@ def _parse_as_of(value: str | None) -> datetime | None:
     return None
 
 
-def _run(contacts: list[str], db: Path, config_path: Path | None, as_of: str | None) -> None:
+def _run(
+    contacts: list[str], db: Path, config_path: Path | None, as_of: str | None, full: bool = False
+) -> None:
     from fcr.load import QuarantineThresholdError
     from fcr.pipeline import run
     from fcr.read import FileLoadError
@@ -48,7 +50,7 @@ def _run(contacts: list[str], db: Path, config_path: Path | None, as_of: str | N
 
     try:
         config = load_config(config_path)
-        result = run(contacts, db, config, as_of=_parse_as_of(as_of), progress=_progress)
+        result = run(contacts, db, config, as_of=_parse_as_of(as_of), progress=_progress, full=full)
     except (ConfigError, FileLoadError, QuarantineThresholdError, ValidationFailed) as exc:
         _fail(str(exc))
     print_summary(result, out)
@@ -60,9 +62,10 @@ def run_command(
     db: Annotated[Path, typer.Option(help="DuckDB file to load into and publish to")],
     config: Annotated[Path | None, typer.Option(help="TOML config file")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="watermark (default: latest contact)")] = None,
+    full: Annotated[bool, typer.Option("--full", help="recompute everything, not only what changed")] = False,
 ) -> None:
     """Load contact files, link them into cases, compute, validate and publish metrics."""
-    _run(contacts, db, config, as_of)
+    _run(contacts, db, config, as_of, full)
 
 
 @app.command()

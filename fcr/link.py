@@ -77,8 +77,11 @@ def _build_case_starts(con: duckdb.DuckDBPyConnection, params: dict) -> None:
         frame["is_ticket_linked"].to_numpy(zero_copy_only=False).astype(bool),
         int(params["repeat_window_seconds"] * 1000),
     )
-    case_starts = pa.table({"contact_id": frame["contact_id"], "is_case_start": starts})  # noqa: F841
-    con.execute(f"create or replace table {tables.DELTA_CASE_STARTS} as select * from case_starts")
+    con.register(
+        "anchored_case_starts", pa.table({"contact_id": frame["contact_id"], "is_case_start": starts})
+    )
+    con.execute(f"create or replace table {tables.DELTA_CASE_STARTS} as select * from anchored_case_starts")
+    con.unregister("anchored_case_starts")
 
 
 def _link_definition(con: duckdb.DuckDBPyConnection, params: dict, target: str) -> int:

@@ -82,8 +82,9 @@ def _stage_files(
     for order, path in enumerate(paths):
         source = SourceFile(path.resolve())
         for batch in read_batches(source, config):
-            incoming = _canonical(batch, config, source.path, order)  # noqa: F841 (scanned by name)
-            con.execute(f"insert into {tables.LOAD_BATCH} select * from incoming")
+            con.register("incoming_batch", _canonical(batch, config, source.path, order))
+            con.execute(f"insert into {tables.LOAD_BATCH} select * from incoming_batch")
+            con.unregister("incoming_batch")
         on_progress(f"read {path} ({source.rows_read:,} rows, {len(source.malformed)} malformed)")
         sources.append(source)
     rows = sum(s.rows_read + len(s.malformed) for s in sources)
@@ -129,6 +130,10 @@ def load_files(
     sqlfiles.build(con, "staging/stg_contacts", tables.LOAD_TYPED, params)
     result = LoadResult(files=[str(s.path) for s in sources], rows_read=rows_read)
 
+    sqlfiles.build(con, "staging/contacts_delivery", tables.LOAD_GOOD)
+    # Created outside the transaction: DuckDB 2.0.0 loses sight of rows appended in the same
+    # transaction to a table created empty by CTAS ("as ... limit 0").
+    con.execute(f"create table if not exists {tables.CONTACTS} as from {tables.LOAD_GOOD} limit 0")
     con.execute("begin transaction")
     try:
         con.execute(
@@ -162,8 +167,6 @@ def load_files(
                 f"where run_id = '{run_id}'; fix the files, or raise max_quarantine_share.",
                 result,
             )
-        sqlfiles.build(con, "staging/contacts_delivery", tables.LOAD_GOOD)
-        con.execute(f"create table if not exists {tables.CONTACTS} as from {tables.LOAD_GOOD} limit 0")
         _record_touched(con)
         con.execute(
             f"delete from {tables.CONTACTS} where contact_id in (select contact_id from {tables.LOAD_GOOD})"

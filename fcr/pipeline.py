@@ -178,6 +178,7 @@ def run(
     run_id: str | None = None,
     data_interval: tuple[datetime | None, datetime | None] = (None, None),
     progress: Progress = _quiet,
+    full: bool = False,
 ) -> RunResult:
     """Load the files, recompute, validate and publish; raise (publishing nothing) on failure."""
     started = datetime.now(UTC)
@@ -188,7 +189,7 @@ def run(
     try:
         result.load = step_load(con, contacts, config, result.run_id, progress)
         result.watermark = resolve_watermark(con, as_of)
-        result.counts = step_transform(con, config, result.watermark, progress)
+        result.counts = step_transform(con, config, result.watermark, progress, force_full=full)
         result.validation = "failed"
         result.validation = step_validate(con, progress)
         step_publish(con, progress)

@@ -213,3 +213,18 @@ def test_glob_loads_every_matching_file_and_later_files_win(tmp_path: Path):
         ("b", "unknown"),
     ]
     con.close()
+
+
+def test_a_large_first_load_is_visible_to_the_rest_of_the_run(tmp_path: Path):
+    # more rows than one DuckDB row group, loaded into a new database in one transaction
+    path = tmp_path / "big.csv"
+    con = duckdb.connect()
+    con.execute(
+        "copy (select 'c' || range as contact_id, 'K' || (range % 5000) as customer_id, 'phone' as channel, "
+        "strftime(timestamp '2026-01-01' + to_seconds(range * 10), '%Y-%m-%d %H:%M:%S') as started_at "
+        f"from range(130000)) to '{path}' (header)"
+    )
+    con.close()
+    result = run([str(path)], tmp_path / "db.duckdb", build_config({}))
+    assert result.watermark is not None and result.watermark.year == 2026
+    assert result.counts["contacts"] == 130000

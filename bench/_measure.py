@@ -1,0 +1,27 @@
+"""Run a benchmark step in its own process and report wall time and peak memory."""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+
+
+def measure(module: str, *args: str) -> dict:
+    """Run `python -m module args` in a child process; return its JSON result plus time and peak RSS."""
+    start = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-m", module, *args], check=True, capture_output=True, text=True
+    ).stdout
+    seconds = time.perf_counter() - start
+    result = json.loads(out.strip().splitlines()[-1])
+    result.setdefault("seconds", round(seconds, 2))
+    return result
+
+
+def finish(payload: dict) -> None:
+    """Print the child's result as the last line, with its own peak memory."""
+    payload["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(json.dumps(payload))

@@ -1,0 +1,76 @@
+"""Benchmark steps, each run in its own process by the bench scripts (python -m bench.steps STEP ...)."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from bench._measure import finish
+
+
+def fcr_run(contacts: str, db: str, mode: str = "auto") -> None:
+    """A pipeline run through the package, as `fcr run` does it; mode 'full' forces a full recompute."""
+    from fcr.config import build_config
+    from fcr.pipeline import run
+
+    config = build_config({"max_quarantine_share": 1.0})
+    start = time.perf_counter()
+    result = run([contacts], db, config, full=mode == "full")
+    finish(
+        {
+            "seconds": round(time.perf_counter() - start, 2),
+            "cases": result.counts["cases"],
+            "full": result.counts["full"],
+        }
+    )
+
+
+def duckdb_bare(contacts: str) -> None:
+    """One gaps-and-islands query plus the FCR aggregate: the floor a DuckDB pipeline can reach."""
+    import duckdb
+
+    start = time.perf_counter()
+    con = duckdb.connect()
+    fcr = con.execute(
+        """
+        with c as (
+            select contact_id, customer_id, coalesce(reason, 'unknown') as reason,
+                   try_cast(started_at as timestamp) as started_at
+            from read_parquet($path) where customer_id is not null and customer_id <> ''
+        ), g as (
+            select *, case when started_at - lag(started_at) over w > interval 7 day
+                      or lag(started_at) over w is null then 1 else 0 end as s
+            from c window w as (partition by customer_id, reason order by started_at, contact_id)
+        ), k as (
+            select customer_id, reason,
+                   sum(s) over (partition by customer_id, reason order by started_at, contact_id
+                                rows unbounded preceding) as case_no
+            from g
+        ), cases as (select count(*) as n from k group by customer_id, reason, case_no)
+        select avg((n = 1)::int) from cases
+        """,
+        {"path": contacts},
+    ).fetchone()[0]
+    finish({"seconds": round(time.perf_counter() - start, 2), "fcr": fcr})
+
+
+def pandas_straightforward(contacts: str) -> None:
+    """What a straightforward pandas implementation of the same rule costs."""
+    import pandas as pd
+
+    start = time.perf_counter()
+    df = pd.read_parquet(contacts, columns=["contact_id", "customer_id", "reason", "started_at"])
+    df = df[df["customer_id"].notna() & (df["customer_id"] != "")].copy()
+    df["started_at"] = pd.to_datetime(df["started_at"], errors="coerce")
+    df["reason"] = df["reason"].fillna("unknown")
+    df = df.sort_values(["customer_id", "reason", "started_at", "contact_id"])
+    gap = df.groupby(["customer_id", "reason"])["started_at"].diff()
+    df["case_no"] = (gap.isna() | (gap > pd.Timedelta(days=7))).astype(int)
+    df["case_no"] = df.groupby(["customer_id", "reason"])["case_no"].cumsum()
+    sizes = df.groupby(["customer_id", "reason", "case_no"]).size()
+    finish({"seconds": round(time.perf_counter() - start, 2), "fcr": float((sizes == 1).mean())})
+
+
+if __name__ == "__main__":
+    step, *args = sys.argv[1:]
+    {"fcr_run": fcr_run, "duckdb_bare": duckdb_bare, "pandas": pandas_straightforward}[step](*args)
