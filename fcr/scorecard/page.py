@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal
 
@@ -13,7 +13,7 @@ from fcr.config import Config
 from fcr.scorecard import charts, data
 from fcr.scorecard.data import Period, ScorecardError, Section
 from fcr.scorecard.formatting import case_definition, period_label
-from fcr.scorecard.intervals import Flag, Interval, flag, wilson
+from fcr.scorecard.ranking import ranking, rate_keys
 
 Tone = Literal["good", "bad", "neutral"]
 
@@ -24,7 +24,7 @@ class Measure:
 
     column: str
     label: str
-    kind: str  # pct | ratio | score
+    kind: str  # pct | ratio | score | count
     better: Literal["higher", "lower"] | None
     meaning: str
     absent: str  # why the figure can be missing
@@ -103,55 +103,8 @@ class Tile:
     gap: float | None = None  # agent-reported FCR minus FCR
 
 
-@dataclass
-class Ranked:
-    """A team or agent with enough mature cases to be shown with its interval."""
-
-    name: str
-    mature_cases: int
-    cases_1: int
-    fcr: float | None
-    interval: Interval
-    flag: Flag
-    ref: dict[str, str]
-    rank: int = 0
-
-
-@dataclass
-class Ranking:
-    """Teams or agents: ranked ones, the small ones grouped, and cases with none recorded."""
-
-    dimension: str
-    ranked: list[Ranked] = field(default_factory=list)
-    small_count: int = 0
-    small_mature_cases: int = 0
-    small_cases_1: int = 0
-    unassigned: dict[str, Any] | None = None
-    chart: str | None = None
-
-    def flagged(self, which: Flag) -> int:
-        """How many ranked ones carry the flag ('above', 'below', or None = within range)."""
-        return sum(1 for row in self.ranked if row.flag == which)
-
-    @property
-    def small_fcr(self) -> float | None:
-        """FCR of the grouped small ones together."""
-        return self.small_cases_1 / self.small_mature_cases if self.small_mature_cases else None
-
-
-def rate_keys(period: Period, dimension: str, value: str) -> dict[str, str]:
-    """The key of a published.metrics / metric_rates row, as the page's data- attributes carry it."""
-    return {
-        "grain": period.grain,
-        "period_start": period.start.isoformat(),
-        "dimension": dimension,
-        "dimension_value": value,
-    }
-
-
 def choose_period(available: list[Period], grain: str, requested: date | None) -> tuple[Period, str]:
     """The period to show (asked for, else the latest final one) and a sentence saying which and why."""
-    noun = grain
     if not available:
         raise ScorecardError(f"no {grain} is published yet; run `fcr run` first")
     if requested is not None:
@@ -172,14 +125,14 @@ def choose_period(available: list[Period], grain: str, requested: date | None) -
     if finals:
         chosen = finals[-1]
         later = [p for p in available if p.start > chosen.start]
-        note = f"Showing {period_label(chosen)}, the latest final {noun} (every case in it has closed)."
+        note = f"Showing {period_label(chosen)}, the latest final {grain} (every case in it has closed)."
         if later:
-            note += f" Later {noun}s are provisional: their cases can still gain contacts."
+            note += f" Later {grain}s are provisional: their cases can still gain contacts."
         return chosen, note
     chosen = available[-1]
     return (
         chosen,
-        f"No {noun} is final yet: showing {period_label(chosen)}, PROVISIONAL (figures will still move).",
+        f"No {grain} is final yet: showing {period_label(chosen)}, PROVISIONAL (figures will still move).",
     )
 
 
@@ -232,36 +185,6 @@ def tiles(
             tile.provisional_value = latest.get(measure.column)
             tile.provisional_ref = rate_keys(provisional, "all", "all")
         result.append(tile)
-    return result
-
-
-def ranking(rows: list[dict[str, Any]], period: Period, overall: float | None, config: Config) -> Ranking:
-    """Rank only those with enough mature cases; flag only intervals wholly above or below overall."""
-    dimension = rows[0]["dimension"] if rows else ""
-    result = Ranking(dimension)
-    for row in rows:
-        if row["dimension_value"] == "(none)":
-            result.unassigned = {**row, "ref": rate_keys(period, dimension, "(none)")}
-        elif row["mature_cases"] < config.scorecard.min_mature_cases:
-            result.small_count += 1
-            result.small_mature_cases += row["mature_cases"]
-            result.small_cases_1 += row["cases_1"]
-        else:
-            interval = wilson(row["cases_1"], row["mature_cases"], config.scorecard.confidence)
-            result.ranked.append(
-                Ranked(
-                    row["dimension_value"],
-                    row["mature_cases"],
-                    row["cases_1"],
-                    row["fcr"],
-                    interval,
-                    flag(interval, overall),
-                    rate_keys(period, dimension, row["dimension_value"]),
-                )
-            )
-    result.ranked.sort(key=lambda r: (-r.fcr, -r.mature_cases, r.name))
-    for rank, row in enumerate(result.ranked, start=1):
-        row.rank = rank
     return result
 
 
