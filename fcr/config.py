@@ -155,7 +155,6 @@ class ScorecardConfig(_Strict):
     trend_weeks: int = Field(default=26, ge=2)
     trend_months: int = Field(default=13, ge=2)
     top_reasons: int = Field(default=10, ge=1)  # rows of the reason-priority list
-    currency: str = "€"  # shown before money amounts
     ces_higher_is_better: bool = True  # CES 2.0 (1-7, "easy to handle" agreement): higher = less effort
 
     @field_validator("first_response_targets")

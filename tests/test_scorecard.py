@@ -16,7 +16,7 @@ from fcr.config import build_config
 from fcr.pipeline import run
 from fcr.scorecard import ScorecardError, render_scorecard, write_scorecard
 from fcr.scorecard.data import Period
-from fcr.scorecard.formatting import Formatter, case_definition, duration_words
+from fcr.scorecard.formatting import Formatter, case_definition, currency_of, duration_words
 from fcr.scorecard.intervals import flag, wilson
 from fcr.scorecard.page import choose_period
 from tests.conftest import HEADER, write_contacts
@@ -85,9 +85,29 @@ def scorecard_log() -> list[dict]:
 
 
 def publish_planned_tables(db_path: Path) -> None:
-    """Stand in for published tables built by later steps, with their documented columns, if absent."""
+    """Stand in for published tables and columns built by later steps, as documented, if absent."""
     con = duckdb.connect(str(db_path))
     try:
+        metrics_columns = {d[0] for d in con.execute("select * from published.metrics limit 0").description}
+        if "contacts_followed_by_repeat" not in metrics_columns:
+            con.execute("alter table published.metrics add column contacts_followed_by_repeat bigint")
+            con.execute(
+                """update published.metrics as m set contacts_followed_by_repeat = f.followed
+                from (
+                    select
+                        g.grain,
+                        case g.grain when 'day' then cc.business_date
+                            else date_trunc(g.grain, cc.business_date)::date end as period_start,
+                        cc.channel,
+                        count(*) filter (where cc.contact_number < c.contact_count) as followed
+                    from published.case_contacts as cc
+                    inner join published.cases as c using (case_id)
+                    cross join (values ('day'), ('week'), ('month')) as g(grain)
+                    group by all
+                ) as f
+                where m.dimension = 'channel' and m.grain = f.grain and m.period_start = f.period_start
+                    and m.dimension_value = f.channel"""
+            )
         con.execute(
             """create table if not exists published.channel_flow as
             select * from (values
@@ -241,6 +261,10 @@ def _expected_derived(con: duckdb.DuckDBPyConnection, figure: dict) -> float | N
         current = _rate(con, keys["period_start"], column, keys["grain"])
         previous = _rate(con, keys["previous_period_start"], column, keys["grain"])
         return current - previous
+    if what == "followed_share":
+        row = {k: keys[k] for k in ("grain", "period_start", "dimension", "dimension_value")}
+        followed = _lookup(con, "published.metrics", "contacts_followed_by_repeat", row)
+        return followed / _lookup(con, "published.metrics", "counted_contacts", row)
     if what in ("wilson_low", "wilson_high"):
         row = {k: keys[k] for k in ("grain", "period_start", "dimension", "dimension_value")}
         cases_1 = _lookup(con, "published.metrics", "cases_1", row)
@@ -272,9 +296,9 @@ def _expected_derived(con: duckdb.DuckDBPyConnection, figure: dict) -> float | N
 
 
 def test_every_figure_equals_the_published_tables(page: Page, con) -> None:
-    formatter = Formatter(build_config(CONFIG).scorecard.currency)
+    formatter = Formatter(currency_of(build_config(CONFIG)))
     sources = {f["data-source"] for f in page.figures if "data-source" in f}
-    assert sources == {"published.metric_rates", *PLANNED}  # every planned table is shown when published
+    assert sources == {"published.metric_rates", "published.metrics", *PLANNED}  # all shown when published
     for figure in page.figures:
         if "data-source" in figure:
             expected = _lookup(con, figure["data-source"], figure["data-column"], _keys(figure))
@@ -285,6 +309,7 @@ def test_every_figure_equals_the_published_tables(page: Page, con) -> None:
     derived = {f["data-derived"] for f in page.figures if "data-derived" in f}
     assert derived == {
         "change",
+        "followed_share",
         "wilson_low",
         "wilson_high",
         "small_group_count",
@@ -349,6 +374,15 @@ def test_channels_waits_flow_priority_and_sensitivity(page: Page) -> None:
     social = page.figure(column="avg_wait_seconds", key_dimension_value="social")
     email = page.figure(column="avg_wait_seconds", key_dimension_value="email")
     assert (social["text"], email["text"]) == ("3.0 h", "30.0 h")
+    followed = Page(page.html.split("Where customers come back from")[1].split("First-response wait")[0])
+    shares = [(f["data-key-dimension_value"], f["text"]) for f in followed.figures if "data-derived" in f]
+    assert shares == [
+        ("email", "100.0%"),
+        ("bot", "25.0%"),
+        ("phone", "19.6%"),
+        ("chat", "0.0%"),
+        ("social", "0.0%"),
+    ]
     statuses = {a["data-wait"]: a["data-status"] for tag, a in page.elements if "data-wait" in a}
     assert statuses == {"social": "within target", "email": "over target"}  # targets 4 h and 24 h
     flow = Page(page.html.split('id="flow"')[1].split('id="priority"')[0])
@@ -407,11 +441,15 @@ def test_missing_or_empty_tables_and_absent_answers_say_so_in_one_line(
         with duckdb.connect(str(copy)) as writable:
             for table in PLANNED:
                 writable.execute(statement.format(table))
+            writable.execute("alter table published.metrics drop column contacts_followed_by_repeat")
             writable.execute("update published.metrics set first_contact_surveys = 0, ces_responses = 0")
     gone = Page(render_scorecard(missing, build_config(CONFIG)))
     assert gone.absent["flow"] == "No data: this database has no published.channel_flow table yet."
     assert gone.absent["priority"] == "No data: this database has no published.reason_priority table yet."
     assert gone.absent["sensitivity"] == "No data: this database has no published.fcr_sensitivity table yet."
+    assert gone.absent["followed"] == (
+        "No data: published.metrics has no contacts_followed_by_repeat column yet."
+    )
     assert gone.absent["tile-ces"] == "No data: no CES answers."
     assert gone.absent["tile-customer_reported_fcr"] == "No data: no survey answers."
     assert not [f for f in gone.figures if f.get("data-column") in ("ces", "customer_reported_fcr")]
@@ -456,12 +494,12 @@ def test_database_without_published_tables_is_refused(tmp_path: Path) -> None:
         ("seconds", 14400, "4.0 h"),
         ("seconds", 150, "2 min"),
         ("seconds", 42, "42 s"),
-        ("money", -1234.4, "-€1,234"),
+        ("money", -1234.4, "-1,234 USD"),
         ("pct", None, "–"),
     ],
 )
 def test_formatting(kind: str, value: float | None, text: str) -> None:
-    assert Formatter("€").format(value, kind) == text
+    assert Formatter("USD").format(value, kind) == text
 
 
 def test_case_definition_reads_the_run_settings() -> None:

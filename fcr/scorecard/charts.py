@@ -222,7 +222,10 @@ def money_at_stake(rows: list[dict[str, Any]], currency: str, with_customers: bo
         .encode(
             y=alt.Y("reason:N", title=None, sort=alt.SortField("rank")),
             x=alt.X(
-                "money:Q", title=f"money at stake ({currency})", stack="zero", axis=alt.Axis(format="~s")
+                "money:Q",
+                title=f"money at stake ({currency})" if currency else "money at stake",
+                stack="zero",
+                axis=alt.Axis(format="~s"),
             ),
             color=alt.Color(
                 "part:N",

@@ -163,6 +163,28 @@ def trend(con: duckdb.DuckDBPyConnection, grain: str, count: int) -> list[dict[s
     )[::-1]
 
 
+def has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    """Whether the table has the column (tables gain columns as later pipeline versions publish them)."""
+    return column in {d[0] for d in con.execute(f"select * from {table} limit 0").description}
+
+
+def followed_by_repeat(con: duckdb.DuckDBPyConnection, period: Period) -> Section:
+    """By the channel of any contact: how often the customer had to come back after it."""
+    if not has_column(con, tables.METRICS, "contacts_followed_by_repeat"):
+        return Section(absent=f"No data: {tables.METRICS} has no contacts_followed_by_repeat column yet.")
+    rows = records(
+        con,
+        f"""select
+            grain, period_start, dimension, dimension_value, counted_contacts, contacts_followed_by_repeat
+        from {tables.METRICS}
+        where grain = $grain and period_start = $period_start and dimension = 'channel'
+            and counted_contacts > 0
+        order by contacts_followed_by_repeat / counted_contacts desc, dimension_value""",
+        {"grain": period.grain, "period_start": period.start},
+    )
+    return Section(rows) if rows else Section(absent="No data: no contact was counted in this period.")
+
+
 def _planned(
     con: duckdb.DuckDBPyConnection, table: str, period: Period, sql: str, params: dict[str, Any]
 ) -> Section:

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from fcr.config import Config
 from fcr.scorecard.data import Period
 
 _TIMEDELTA = TypeAdapter(timedelta)
@@ -62,8 +63,12 @@ class Formatter:
         return f"{value:.0f} s"
 
     def _money(self, value: float) -> str:
-        sign = "-" if value < 0 else ""
-        return f"{sign}{self.currency}{abs(value):,.0f}"
+        return f"{value:,.0f} {self.currency}".rstrip()
+
+
+def currency_of(config: Config) -> str:
+    """The currency excess contacts are priced in (the [costs] section's), empty when none is set."""
+    return getattr(getattr(config, "costs", None), "currency", "")
 
 
 def _signed(value: float, decimals: int) -> str:

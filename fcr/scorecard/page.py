@@ -12,7 +12,7 @@ from fcr import tables
 from fcr.config import Config
 from fcr.scorecard import charts, data
 from fcr.scorecard.data import Period, ScorecardError, Section
-from fcr.scorecard.formatting import case_definition, period_label
+from fcr.scorecard.formatting import case_definition, currency_of, period_label
 from fcr.scorecard.ranking import ranking, rate_keys
 
 Tone = Literal["good", "bad", "neutral"]
@@ -257,6 +257,10 @@ def build(
     comparable = [
         r for r in channels if r["fcr"] is not None and r["mature_cases"] >= settings.min_mature_cases
     ]
+    followed = data.followed_by_repeat(con, period)
+    for row in followed.rows:
+        row["ref"] = rate_keys(period, "channel", row["dimension_value"])
+        row["share"] = row["contacts_followed_by_repeat"] / row["counted_contacts"]
     teams = ranking(data.rates(con, period, "team"), period, overall_fcr, config)
     agents = ranking(data.rates(con, period, "agent"), period, overall_fcr, config)
     if teams.ranked:
@@ -300,6 +304,7 @@ def build(
         if comparable
         else None,
         "channel_chart": charts.resolution_bands(channels, overall) if channels and overall else None,
+        "followed": followed,
         "waits": wait,
         "wait_chart": charts.waits(wait.rows) if wait.rows else None,
         "teams": teams,
@@ -310,7 +315,7 @@ def build(
         "flow_chart": charts.flow_matrix(flow.rows) if flow.rows else None,
         "top_moves": [r for r in flow.rows if r["from_channel"] != r["to_channel"]][:3],
         "priority": priority,
-        "priority_chart": charts.money_at_stake(priority.rows, settings.currency, with_customers)
+        "priority_chart": charts.money_at_stake(priority.rows, currency_of(config), with_customers)
         if priority.rows
         else None,
         "with_customers": with_customers,

@@ -11,7 +11,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from fcr.config import Config
 from fcr.scorecard import data, page
 from fcr.scorecard.data import ScorecardError
-from fcr.scorecard.formatting import Formatter, day_label, period_label
+from fcr.scorecard.formatting import Formatter, currency_of, day_label, period_label
 
 GRAINS = ("week", "month")
 
@@ -37,7 +37,7 @@ def environment(config: Config) -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        fmt=Formatter(config.scorecard.currency).format,
+        fmt=Formatter(currency_of(config)).format,
         raw=raw_value,
         day=day_label,
         period=period_label,
