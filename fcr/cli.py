@@ -40,7 +40,12 @@ def _parse_as_of(value: str | None) -> datetime | None:
 
 
 def _run(
-    contacts: list[str], db: Path, config_path: Path | None, as_of: str | None, full: bool = False
+    contacts: list[str],
+    db: Path,
+    config_path: Path | None,
+    as_of: str | None,
+    full: bool = False,
+    customers: list[str] | None = None,
 ) -> None:
     from fcr.load import QuarantineThresholdError
     from fcr.pipeline import run
@@ -50,7 +55,15 @@ def _run(
 
     try:
         config = load_config(config_path)
-        result = run(contacts, db, config, as_of=_parse_as_of(as_of), progress=_progress, full=full)
+        result = run(
+            contacts,
+            db,
+            config,
+            as_of=_parse_as_of(as_of),
+            progress=_progress,
+            full=full,
+            customers=customers,
+        )
     except (ConfigError, FileLoadError, QuarantineThresholdError, ValidationFailed) as exc:
         _fail(str(exc))
     print_summary(result, out)
@@ -63,9 +76,15 @@ def run_command(
     config: Annotated[Path | None, typer.Option(help="TOML config file")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="watermark (default: latest contact)")] = None,
     full: Annotated[bool, typer.Option("--full", help="recompute everything, not only what changed")] = False,
+    customers: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--customers", help="customers file(s) (customer_id, segment, lifetime_value, churned_at)"
+        ),
+    ] = None,
 ) -> None:
     """Load contact files, link them into cases, compute, validate and publish metrics."""
-    _run(contacts, db, config, as_of, full)
+    _run(contacts, db, config, as_of, full, customers)
 
 
 @app.command()
@@ -74,12 +93,17 @@ def generate(
     out_path: Annotated[Path, typer.Option("--out", help=".csv, .parquet or .jsonl")],
     seed: Annotated[int, typer.Option(help="random seed")] = 7,
     days: Annotated[int, typer.Option(help="days of history")] = 120,
+    customers_out: Annotated[
+        Path | None, typer.Option("--customers-out", help="also write the matching customers file")
+    ] = None,
 ) -> None:
-    """Write a realistic sample contact log of any size."""
-    from fcr.generate import SampleSpec, write_sample
+    """Write a realistic sample contact log of any size (and, optionally, its customers file)."""
+    from fcr.generate import SampleSpec, generate_sample, write_table
 
-    rows = write_sample(SampleSpec(contacts=contacts, seed=seed, days=days), out_path)
-    out.print(f"wrote {rows:,} rows to {out_path}")
+    sample = generate_sample(SampleSpec(contacts=contacts, seed=seed, days=days))
+    out.print(f"wrote {write_table(sample.contacts, out_path):,} rows to {out_path}")
+    if customers_out is not None:
+        out.print(f"wrote {write_table(sample.customers, customers_out):,} customers to {customers_out}")
 
 
 @app.command()
@@ -88,14 +112,19 @@ def demo(
     directory: Annotated[Path, typer.Option("--dir", help="where the demo files go")] = DEMO_DIR,
 ) -> None:
     """Generate sample data, run the pipeline into a local DuckDB file, print the summary and scorecard."""
-    from fcr.generate import SampleSpec, write_sample
+    from fcr.generate import SampleSpec, generate_sample, write_table
 
-    sample = directory / "contacts.csv"
+    contacts_path = directory / "contacts.csv"
+    customers_path = directory / "customers.csv"
     db = directory / "fcr.duckdb"
     db.unlink(missing_ok=True)
-    rows = write_sample(SampleSpec(contacts=contacts), sample)
-    _progress(f"generated {rows:,} sample rows in {sample}")
-    _run([str(sample)], db, None, None)
+    sample = generate_sample(SampleSpec(contacts=contacts))
+    rows = write_table(sample.contacts, contacts_path)
+    customers = write_table(sample.customers, customers_path)
+    _progress(
+        f"generated {rows:,} sample rows in {contacts_path} and {customers:,} customers in {customers_path}"
+    )
+    _run([str(contacts_path)], db, None, None, customers=[str(customers_path)])
     _scorecard(db, directory / "scorecard.html", None, None, None)
 
 

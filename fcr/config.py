@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 CANONICAL_CHANNELS = (
     "phone",
@@ -68,6 +76,8 @@ OPTIONAL_COLUMNS = (
     "survey_csat",
 )
 CONTACT_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+# The optional customers file: customer_id is required, the rest may be absent or empty.
+CUSTOMER_COLUMNS = ("customer_id", "segment", "lifetime_value", "churned_at")
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -173,12 +183,117 @@ class CsvConfig(_Strict):
     encoding: str = "utf8"
 
 
+def _column_shorthand(value: object) -> object:
+    """`reason = "Category"` is short for `reason = { source = "Category" }`."""
+    return {"source": value} if isinstance(value, str) else value
+
+
+class ColumnSource(_Strict):
+    """Where one canonical column comes from: a source column, several joined, or a constant."""
+
+    source: str | None = None
+    join: list[str] | None = Field(default=None, min_length=2)
+    separator: str | None = None
+    constant: str | None = None
+    null_values: list[str] = Field(default_factory=list)
+    allowed_values: list[str] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> ColumnSource:
+        given = [k for k in ("source", "join", "constant") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one of source, join or constant, not {' and '.join(given)}")
+        if self.separator is not None and self.join is None:
+            raise ValueError("separator only applies with join")
+        return self
+
+    def source_columns(self, canonical: str) -> list[str]:
+        """The file columns this column reads (none for a constant)."""
+        if self.constant is not None:
+            return []
+        return self.join or [self.source or canonical]
+
+
+ColumnSpec = Annotated[ColumnSource, BeforeValidator(_column_shorthand)]
+
+
+class RowFilter(_Strict):
+    """Leave out rows whose source column equals a value or is one of several (counted, not quarantined)."""
+
+    column: str = Field(min_length=1)
+    equals: str | None = None
+    in_: list[str] | None = Field(default=None, alias="in", min_length=1)
+
+    @model_validator(mode="after")
+    def _one_test(self) -> RowFilter:
+        if (self.equals is None) == (self.in_ is None):
+            raise ValueError("give exactly one of equals or in")
+        return self
+
+    def values(self) -> list[str]:
+        """The source values that exclude a row."""
+        return [self.equals] if self.equals is not None else list(self.in_ or [])
+
+
+class DedupeConfig(_Strict):
+    """Which delivery of a contact_id wins: the highest order_by value, then later file, later line."""
+
+    order_by: str = Field(min_length=1)
+    order_type: Literal["number", "timestamp"] = "number"
+
+
+class CostsConfig(_Strict):
+    """Cost of one contact by canonical channel, to price excess contacts (reason priority).
+
+    The defaults are illustrative fully-loaded costs (agent time plus overhead) in the range
+    industry surveys report; replace them with your own figures.
+    """
+
+    currency: str = "USD"
+    phone: float = Field(default=6.00, ge=0)
+    ivr: float = Field(default=0.50, ge=0)
+    email: float = Field(default=4.50, ge=0)
+    chat: float = Field(default=4.00, ge=0)
+    messaging: float = Field(default=3.00, ge=0)
+    social: float = Field(default=4.00, ge=0)
+    bot: float = Field(default=0.25, ge=0)
+    web: float = Field(default=0.10, ge=0)
+    branch: float = Field(default=12.00, ge=0)
+    other: float = Field(default=5.00, ge=0)
+
+    def per_channel(self) -> dict[str, float]:
+        """Canonical channel -> cost of one contact."""
+        return {channel: getattr(self, channel) for channel in CANONICAL_CHANNELS}
+
+
+class CustomersConfig(_Strict):
+    """How the optional customers file is read and how churn is attributed to cases."""
+
+    columns: dict[str, str] = Field(default_factory=dict)
+    churn_window_days: int = Field(default=90, ge=1)
+
+    @field_validator("columns")
+    @classmethod
+    def _known_columns(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(CUSTOMER_COLUMNS))
+        if unknown:
+            raise ValueError(f"unknown customer column(s) {unknown}; known: {list(CUSTOMER_COLUMNS)}")
+        return value
+
+    def source_column(self, canonical: str) -> str:
+        """The customers file's name for a canonical customer column."""
+        return self.columns.get(canonical, canonical)
+
+
 class Config(_Strict):
     """Everything a run needs besides the input files and the database path."""
 
     source_timezone: str = "UTC"
     business_timezone: str = "UTC"
-    columns: dict[str, str] = Field(default_factory=dict)
+    columns: dict[str, ColumnSpec] = Field(default_factory=dict)
+    null_values: list[str] = Field(default_factory=list)
+    exclude: list[RowFilter] = Field(default_factory=list)
+    dedupe: DedupeConfig | None = None
     channels: dict[str, str] = Field(default_factory=dict)
     unknown_channel: Literal["other", "quarantine"] = "other"
     timestamp_formats: list[str] = Field(
@@ -188,6 +303,8 @@ class Config(_Strict):
     memory_limit: str = "2GB"
     csv: CsvConfig = Field(default_factory=CsvConfig)
     linking: LinkingConfig = Field(default_factory=LinkingConfig)
+    costs: CostsConfig = Field(default_factory=CostsConfig)
+    customers: CustomersConfig = Field(default_factory=CustomersConfig)
     sensitivity: SensitivityConfig = Field(default_factory=SensitivityConfig)
     scorecard: ScorecardConfig = Field(default_factory=ScorecardConfig)
 
@@ -202,7 +319,7 @@ class Config(_Strict):
 
     @field_validator("columns")
     @classmethod
-    def _known_columns(cls, value: dict[str, str]) -> dict[str, str]:
+    def _known_columns(cls, value: dict[str, ColumnSource]) -> dict[str, ColumnSource]:
         unknown = sorted(set(value) - set(CONTACT_COLUMNS))
         if unknown:
             raise ValueError(f"unknown contact column(s) {unknown}; known: {list(CONTACT_COLUMNS)}")
@@ -216,9 +333,9 @@ class Config(_Strict):
             raise ValueError(f"{bad} map to non-canonical channels; use one of {CANONICAL_CHANNELS}")
         return {k.strip().lower(): v for k, v in value.items()}
 
-    def source_column(self, canonical: str) -> str:
-        """The source file's name for a canonical contact column."""
-        return self.columns.get(canonical, canonical)
+    def column(self, canonical: str) -> ColumnSource:
+        """How a canonical contact column is read (default: the file's column of the same name)."""
+        return self.columns.get(canonical) or ColumnSource()
 
     def channel_map(self) -> dict[str, str]:
         """Lower-cased source channel value -> canonical channel (canonical names map to themselves)."""

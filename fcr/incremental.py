@@ -32,6 +32,8 @@ def definition_fingerprint(config: Config) -> str:
         {
             "linking": config.linking.model_dump(mode="json"),
             "sensitivity": config.sensitivity.model_dump(mode="json"),
+            "costs": config.costs.model_dump(mode="json"),
+            "customers": config.customers.model_dump(mode="json"),
             "business_timezone": config.business_timezone,
         },
         sort_keys=True,

@@ -7,13 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from fcr import sqlfiles, tables
-from fcr.config import CONTACT_COLUMNS, REQUIRED_COLUMNS, Config
-from fcr.read import FileLoadError, SourceFile, read_batches
-
-BATCH_COLUMNS = (*CONTACT_COLUMNS, "source_file", "source_line", "file_order")
+from fcr.config import CONTACT_COLUMNS, Config
+from fcr.mapping import RULE_COLUMNS, map_batch
+from fcr.read import SourceFile, read_batches
 
 
 class QuarantineThresholdError(RuntimeError):
@@ -30,33 +28,14 @@ class LoadResult:
 
     files: list[str] = field(default_factory=list)
     rows_read: int = 0
+    rows_excluded: int = 0
     rows_quarantined: int = 0
     contacts_delivered: int = 0
     quarantine_by_rule: dict[str, int] = field(default_factory=dict)
 
 
-def _canonical(table: pa.Table, config: Config, path: Path, file_order: int) -> pa.Table:
-    present = set(table.column_names)
-    missing = [c for c in REQUIRED_COLUMNS if config.source_column(c) not in present]
-    if missing:
-        wanted = ", ".join(f"{c} (source column {config.source_column(c)!r})" for c in missing)
-        raise FileLoadError(
-            f"{path}: required column(s) missing: {wanted}. Columns in the file: "
-            f"{sorted(present - {'source_line'})}. Map them under [columns] in the config."
-        )
-    n = table.num_rows
-    arrays = []
-    for column in CONTACT_COLUMNS:
-        source = config.source_column(column)
-        arrays.append(table[source] if source in present else pa.nulls(n, pa.string()))
-    arrays.append(pa.array([str(path)] * n, pa.string()))
-    arrays.append(table["source_line"])
-    arrays.append(pa.array([file_order] * n, pa.int32()))
-    return pa.Table.from_arrays(arrays, names=list(BATCH_COLUMNS))
-
-
 def _create_batch_table(con: duckdb.DuckDBPyConnection) -> None:
-    columns = ", ".join(f"{c} varchar" for c in CONTACT_COLUMNS)
+    columns = ", ".join(f"{c} varchar" for c in (*CONTACT_COLUMNS, *RULE_COLUMNS))
     con.execute(
         f"create or replace table {tables.LOAD_BATCH} "
         f"({columns}, source_file varchar, source_line bigint, file_order integer)"
@@ -76,19 +55,25 @@ def _stage_files(
     paths: list[Path],
     config: Config,
     on_progress: Callable[[str], None],
-) -> tuple[list[SourceFile], int]:
+) -> tuple[list[SourceFile], int, int]:
     _create_batch_table(con)
     sources = []
+    excluded = 0
     for order, path in enumerate(paths):
         source = SourceFile(path.resolve())
+        file_excluded = 0
         for batch in read_batches(source, config):
-            con.register("incoming_batch", _canonical(batch, config, source.path, order))
+            mapped = map_batch(batch, config, source.path, order)
+            con.register("incoming_batch", mapped.table)
             con.execute(f"insert into {tables.LOAD_BATCH} select * from incoming_batch")
             con.unregister("incoming_batch")
-        on_progress(f"read {path} ({source.rows_read:,} rows, {len(source.malformed)} malformed)")
+            file_excluded += mapped.rows_excluded
+        filtered = f", {file_excluded:,} excluded by filters" if config.exclude else ""
+        on_progress(f"read {path} ({source.rows_read:,} rows, {len(source.malformed)} malformed{filtered})")
         sources.append(source)
+        excluded += file_excluded
     rows = sum(s.rows_read + len(s.malformed) for s in sources)
-    return sources, rows
+    return sources, rows, excluded
 
 
 def _insert_malformed(con: duckdb.DuckDBPyConnection, sources: list[SourceFile], run_id: str) -> int:
@@ -119,16 +104,20 @@ def load_files(
     on_progress: Callable[[str], None] = lambda _: None,
 ) -> LoadResult:
     """Load files into raw.contacts; bad rows go to raw.quarantine with file, line and rule."""
-    sources, rows_read = _stage_files(con, paths, config, on_progress)
+    sources, rows_read, rows_excluded = _stage_files(con, paths, config, on_progress)
     _register_channel_map(con, config)
     params = {
         "source_tz": config.source_timezone,
         "timestamp_formats": config.timestamp_formats,
         "unknown_channel": config.unknown_channel,
+        "order_type": config.dedupe.order_type if config.dedupe else "none",
+        "order_by": config.dedupe.order_by if config.dedupe else "",
         "run_id": run_id,
     }
     sqlfiles.build(con, "staging/stg_contacts", tables.LOAD_TYPED, params)
-    result = LoadResult(files=[str(s.path) for s in sources], rows_read=rows_read)
+    result = LoadResult(
+        files=[str(s.path) for s in sources], rows_read=rows_read, rows_excluded=rows_excluded
+    )
 
     sqlfiles.build(con, "staging/contacts_delivery", tables.LOAD_GOOD)
     # Created outside the transaction: DuckDB 2.0.0 loses sight of rows appended in the same

@@ -1,15 +1,59 @@
-"""Aggregate cases and contacts into the additive published metrics (SPEC section 4)."""
+"""Aggregate cases into the additive published metrics and the two insight tables (SPEC section 4)."""
 
 from __future__ import annotations
 
 import duckdb
 
-from fcr import sqlfiles, tables
+from fcr import customers, sqlfiles, tables
+from fcr.config import Config
+
+# model -> (the rows of the periods in scope, the full state they are merged into)
+INSIGHTS = {
+    "channel_flow": (tables.DELTA_CHANNEL_FLOW, tables.STG_CHANNEL_FLOW),
+    "reason_priority": (tables.DELTA_REASON_PRIORITY, tables.STG_REASON_PRIORITY),
+}
+
+
+def insight_params(con: duckdb.DuckDBPyConnection, config: Config) -> dict:
+    """Bind parameters the metrics and insight models take besides linking and scope: customers, costs."""
+    return {
+        "has_customers": customers.has_customers(con),
+        "churn_window_days": config.customers.churn_window_days,
+        "currency": config.costs.currency,
+    }
 
 
 def compute_metrics(con: duckdb.DuckDBPyConnection, params: dict) -> int:
     """Build the metrics rows of the periods in scope (all periods for a full run)."""
     return sqlfiles.build(con, "marts/metrics", tables.DELTA_METRICS, params)
+
+
+def _register_channel_costs(con: duckdb.DuckDBPyConnection, config: Config) -> None:
+    con.execute("create or replace temp table channel_costs (channel varchar, cost_per_contact double)")
+    con.executemany("insert into channel_costs values (?, ?)", list(config.costs.per_channel().items()))
+
+
+def _merge_periods(con: duckdb.DuckDBPyConnection, full: bool, state: str, delta: str) -> None:
+    """Replace the recomputed periods' rows of a per-period table (all rows for a full run)."""
+    if full:
+        con.execute(f"create or replace table {state} as select * from {delta}")
+        return
+    con.execute(
+        f"delete from {state} s where exists (select 1 from {tables.AFFECTED_PERIODS} p "
+        "where p.grain = s.grain and p.period_start = s.period_start)"
+    )
+    con.execute(f"insert into {state} by name select * from {delta}")
+
+
+def compute_insights(con: duckdb.DuckDBPyConnection, config: Config, params: dict) -> dict[str, int]:
+    """Build channel_flow and reason_priority for the periods in scope into their state; return row counts."""
+    _register_channel_costs(con, config)
+    counts = {}
+    for name, (delta, state) in INSIGHTS.items():
+        sqlfiles.build(con, f"marts/{name}", delta, params)
+        _merge_periods(con, params["full"], state, delta)
+        counts[name] = con.execute(f"select count(*) from {state}").fetchall()[0][0]
+    return counts
 
 
 def compute_sensitivity(con: duckdb.DuckDBPyConnection, params: dict, current_window_seconds: float) -> int:

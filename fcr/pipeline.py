@@ -17,9 +17,10 @@ import duckdb
 
 from fcr import db, incremental, tables
 from fcr.config import Config
+from fcr.customers import CustomersLoad, load_customers
 from fcr.link import link_delta, link_sensitivity_delta, linking_params, sensitivity_definitions
 from fcr.load import LoadResult, QuarantineThresholdError, load_files
-from fcr.metrics import compute_metrics, compute_sensitivity
+from fcr.metrics import compute_insights, compute_metrics, compute_sensitivity, insight_params
 from fcr.publish import RunRecord, last_published, publish, record_run
 from fcr.read import expand_paths
 from fcr.validate import ValidationFailed, validate_outputs
@@ -40,6 +41,7 @@ class RunResult:
     watermark: datetime | None
     load: LoadResult
     counts: dict[str, int] = field(default_factory=dict)
+    customers: CustomersLoad | None = None
     validation: str = "not run"
     duration_seconds: float = 0.0
 
@@ -90,6 +92,20 @@ def step_load(
     return load_files(con, paths, config, run_id, progress)
 
 
+def step_load_customers(
+    con: duckdb.DuckDBPyConnection,
+    customers: list[str],
+    config: Config,
+    run_id: str,
+    progress: Progress = _quiet,
+) -> CustomersLoad | None:
+    """Load the optional customers file(s) into raw.customers (kept for later runs)."""
+    if not customers:
+        return None
+    progress(f"loading customers from {', '.join(customers)}")
+    return load_customers(con, customers, config, run_id, progress)
+
+
 def step_transform(
     con: duckdb.DuckDBPyConnection,
     config: Config,
@@ -97,10 +113,17 @@ def step_transform(
     progress: Progress = _quiet,
     force_full: bool = False,
 ) -> dict[str, int]:
-    """Link contacts into cases and compute metrics into the staging schema, incrementally when it can."""
+    """Link contacts into cases and compute metrics into the staging schema, incrementally when it can.
+
+    Pass force_full after loading a customers file: segments and churn can move every period.
+    """
     scope = incremental.plan_scope(con, config, force_full)
     progress(f"{scope.reason} (watermark {watermark:%Y-%m-%d %H:%M:%S %Z})")
-    params = {**linking_params(config, watermark), **incremental.scope_params(scope, watermark)}
+    params = {
+        **linking_params(config, watermark),
+        **incremental.scope_params(scope, watermark),
+        **insight_params(con, config),
+    }
     incremental.prepare(con, scope, params)
     progress("linking contacts into cases")
     counts = link_delta(con, config, params)
@@ -108,9 +131,10 @@ def step_transform(
     link_sensitivity_delta(con, config, params)
     incremental.mark_affected(con, scope, params)
     incremental.merge_state(con, scope, params)
-    progress("computing metrics")
+    progress("computing metrics, channel flow and reason priority")
     counts["metrics_recomputed"] = compute_metrics(con, params)
     incremental.merge_metrics(con, scope)
+    counts.update(compute_insights(con, config, params))
     counts["sensitivity"] = compute_sensitivity(con, params, config.linking.repeat_window.total_seconds())
     for name, table in (
         ("contacts", tables.STG_CONTACTS),
@@ -158,6 +182,7 @@ def record(
             data_interval_end=data_interval[1],
             as_of=result.watermark,
             rows_read=result.load.rows_read,
+            rows_excluded=result.load.rows_excluded,
             rows_quarantined=result.load.rows_quarantined,
             contacts=result.counts.get("contacts", 0),
             cases=result.counts.get("cases", 0),
@@ -179,6 +204,7 @@ def run(
     data_interval: tuple[datetime | None, datetime | None] = (None, None),
     progress: Progress = _quiet,
     full: bool = False,
+    customers: list[str] | None = None,
 ) -> RunResult:
     """Load the files, recompute, validate and publish; raise (publishing nothing) on failure."""
     started = datetime.now(UTC)
@@ -188,7 +214,9 @@ def run(
     con = db.connect(db_path, memory_limit=config.memory_limit)
     try:
         result.load = step_load(con, contacts, config, result.run_id, progress)
+        result.customers = step_load_customers(con, customers or [], config, result.run_id, progress)
         result.watermark = resolve_watermark(con, as_of)
+        full = full or result.customers is not None  # segments and churn can move every period
         result.counts = step_transform(con, config, result.watermark, progress, force_full=full)
         result.validation = "failed"
         result.validation = step_validate(con, progress)

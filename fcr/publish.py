@@ -24,6 +24,7 @@ class RunRecord:
     data_interval_end: datetime | None
     as_of: datetime | None
     rows_read: int
+    rows_excluded: int
     rows_quarantined: int
     contacts: int
     cases: int
@@ -54,7 +55,7 @@ def record_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
         f"""create table if not exists {tables.PIPELINE_RUNS} (
             run_id varchar, started_at timestamptz, finished_at timestamptz, status varchar,
             data_interval_start timestamptz, data_interval_end timestamptz, as_of timestamptz,
-            rows_read bigint, rows_quarantined bigint, contacts bigint, cases bigint,
+            rows_read bigint, rows_excluded bigint, rows_quarantined bigint, contacts bigint, cases bigint,
             metrics_rows bigint, validation_result varchar, message varchar,
             linking_settings varchar, duration_seconds double)"""
     )

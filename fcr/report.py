@@ -46,7 +46,8 @@ def print_summary(result: RunResult, console: Console | None = None) -> None:
         if load.files:
             rules = ", ".join(f"{rule}: {n}" for rule, n in load.quarantine_by_rule.items())
             console.print(
-                f"rows read {load.rows_read:,}; contacts loaded {load.contacts_delivered:,}; "
+                f"rows read {load.rows_read:,}; excluded by filters {load.rows_excluded:,}; "
+                f"contacts loaded {load.contacts_delivered:,}; "
                 f"rows quarantined {load.rows_quarantined:,}" + (f" ({rules})" if rules else "")
             )
         console.print(

@@ -9,12 +9,17 @@ CONTACTS = f"{RAW}.contacts"
 QUARANTINE = f"{RAW}.quarantine"
 TOUCHED = f"{RAW}.touched"  # customers / anonymous interactions changed since the last publish
 LOAD_BATCH = f"{RAW}.load_batch"  # scratch: the batch being loaded
+CUSTOMERS = f"{RAW}.customers"  # optional customers file(s), kept across runs
+CUSTOMERS_BATCH = f"{RAW}.customers_batch"  # scratch: the customers batch being loaded
 
 # staging: the full computed state, kept across runs, validated, then published
 STG_CONTACTS = f"{STAGING}.contacts"
 STG_CASE_CONTACTS = f"{STAGING}.case_contacts"
 STG_CASES = f"{STAGING}.cases"
 STG_METRICS = f"{STAGING}.metrics"
+STG_CHANNEL_FLOW = f"{STAGING}.channel_flow"
+STG_REASON_PRIORITY = f"{STAGING}.reason_priority"
+STG_BUILT_BY = f"{STAGING}.built_by"  # the run whose outputs the staging tables hold
 STG_SENSITIVITY_CASES = f"{STAGING}.sensitivity_cases"
 STG_FCR_SENSITIVITY = f"{STAGING}.fcr_sensitivity"
 
@@ -29,11 +34,14 @@ DELTA_CASE_STARTS = f"{STAGING}.delta_case_starts"
 DELTA_CASE_CONTACTS = f"{STAGING}.delta_case_contacts"
 DELTA_CASES = f"{STAGING}.delta_cases"
 DELTA_METRICS = f"{STAGING}.delta_metrics"
+DELTA_CHANNEL_FLOW = f"{STAGING}.delta_channel_flow"
+DELTA_REASON_PRIORITY = f"{STAGING}.delta_reason_priority"
 DELTA_SENSITIVITY_CASE_CONTACTS = f"{STAGING}.delta_sensitivity_case_contacts"
 DELTA_SENSITIVITY_CASES = f"{STAGING}.delta_sensitivity_cases"
 DELTA_SENSITIVITY_SCRATCH = f"{STAGING}.delta_sensitivity_scratch"
 LOAD_TYPED = f"{STAGING}.load_typed"
 LOAD_GOOD = f"{STAGING}.load_good"
+CUSTOMERS_TYPED = f"{STAGING}.customers_typed"
 
 # published: what BI tools and the scorecard read
 CASE_CONTACTS = f"{PUBLISHED}.case_contacts"
@@ -41,6 +49,8 @@ CASES = f"{PUBLISHED}.cases"
 METRICS = f"{PUBLISHED}.metrics"
 FCR_SENSITIVITY = f"{PUBLISHED}.fcr_sensitivity"
 METRIC_RATES = f"{PUBLISHED}.metric_rates"
+CHANNEL_FLOW = f"{PUBLISHED}.channel_flow"
+REASON_PRIORITY = f"{PUBLISHED}.reason_priority"
 PIPELINE_RUNS = f"{PUBLISHED}.pipeline_runs"
 
 # staging table -> published table, swapped in one transaction
@@ -48,5 +58,7 @@ PUBLISH_MAP = {
     STG_CASE_CONTACTS: CASE_CONTACTS,
     STG_CASES: CASES,
     STG_METRICS: METRICS,
+    STG_CHANNEL_FLOW: CHANNEL_FLOW,
+    STG_REASON_PRIORITY: REASON_PRIORITY,
     STG_FCR_SENSITIVITY: FCR_SENSITIVITY,
 }

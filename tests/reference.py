@@ -19,10 +19,10 @@ class Contact:
 
 def link_reference(contacts: list[Contact], window: timedelta = timedelta(days=7)) -> list[list[str]]:
     """Cases as lists of contact ids, in the order `cases_of` returns them."""
-    # legs sharing an interaction collapse to the earliest leg
-    by_interaction: dict[str, Contact] = {}
+    # a customer's legs sharing an interaction collapse to the earliest leg
+    by_interaction: dict[tuple[str, str], Contact] = {}
     for c in contacts:
-        key = f"i:{c.interaction_id}" if c.interaction_id else f"c:{c.contact_id}"
+        key = (c.customer_id, f"i:{c.interaction_id}") if c.interaction_id else ("", f"c:{c.contact_id}")
         best = by_interaction.get(key)
         if best is None or (c.started_at, c.contact_id) < (best.started_at, best.contact_id):
             by_interaction[key] = c

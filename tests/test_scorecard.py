@@ -84,78 +84,11 @@ def scorecard_log() -> list[dict]:
     return rows
 
 
-def publish_planned_tables(db_path: Path) -> None:
-    """Stand in for published tables and columns built by later steps, as documented, if absent."""
-    con = duckdb.connect(str(db_path))
-    try:
-        metrics_columns = {d[0] for d in con.execute("select * from published.metrics limit 0").description}
-        if "contacts_followed_by_repeat" not in metrics_columns:
-            con.execute("alter table published.metrics add column contacts_followed_by_repeat bigint")
-            con.execute(
-                """update published.metrics as m set contacts_followed_by_repeat = f.followed
-                from (
-                    select
-                        g.grain,
-                        case g.grain when 'day' then cc.business_date
-                            else date_trunc(g.grain, cc.business_date)::date end as period_start,
-                        cc.channel,
-                        count(*) filter (where cc.contact_number < c.contact_count) as followed
-                    from published.case_contacts as cc
-                    inner join published.cases as c using (case_id)
-                    cross join (values ('day'), ('week'), ('month')) as g(grain)
-                    group by all
-                ) as f
-                where m.dimension = 'channel' and m.grain = f.grain and m.period_start = f.period_start
-                    and m.dimension_value = f.channel"""
-            )
-        con.execute(
-            """create table if not exists published.channel_flow as
-            select * from (values
-                ('month', date '2026-09-01', 'consecutive', 'email', 'phone', true, 10::bigint),
-                ('month', date '2026-09-01', 'consecutive', 'phone', 'phone', true, 10::bigint),
-                ('month', date '2026-09-01', 'consecutive', 'bot', 'phone', true, 1::bigint),
-                ('month', date '2026-09-01', 'first_last', 'email', 'phone', true, 10::bigint)
-            ) as t(grain, period_start, flow_kind, from_channel, to_channel, is_final, transitions)"""
-        )
-        con.execute(
-            """create table if not exists published.reason_priority as
-            select * from (values
-                ('month', date '2026-09-01', 'billing', true, 44::bigint, 44::bigint, 24::bigint, 24 / 44,
-                 64::bigint, 20::bigint, 130.0, false, null::bigint, null::bigint, null::double, null::bigint,
-                 null::bigint, null::double, null::double, null::double, null::double, 130.0, 1::bigint),
-                ('month', date '2026-09-01', 'password', true, 4::bigint, 4::bigint, 3::bigint, 3 / 4,
-                 5::bigint, 1::bigint, 6.5, false,
-                 null, null, null, null, null, null, null, null, null, 6.5, 2)
-            ) as t(grain, period_start, reason, is_final, cases, mature_cases, cases_1, fcr, contacts,
-                   excess_contacts, excess_contact_cost, has_customer_data, multi_contact_customers,
-                   multi_contact_churned, multi_contact_churn_rate,
-                   fcr_customers, fcr_churned, fcr_churn_rate,
-                   multi_contact_avg_lifetime_value, fcr_avg_lifetime_value, lifetime_value_at_risk,
-                   money_at_stake, priority_rank)"""
-        )
-        con.execute(
-            """create table if not exists published.fcr_sensitivity as
-            select * from (values
-                ('month', date '2026-09-01', 'all', 'all', '7d', 604800.0, 'reason', true, true,
-                 48::bigint, 48::bigint, 27::bigint, 20::bigint, 1::bigint, 27 / 48, 47 / 48, 48 / 48),
-                ('month', date '2026-09-01', 'all', 'all', '24h', 86400.0, 'reason', false, true,
-                 68, 68, 67, 1, 0, 67 / 68, 68 / 68, 68 / 68),
-                ('month', date '2026-09-01', 'all', 'all', '30d', 2592000.0, 'customer', false, true,
-                 48, 48, 27, 20, 1, 27 / 48, 47 / 48, 48 / 48)
-            ) as t(grain, period_start, dimension, dimension_value, repeat_window, repeat_window_seconds,
-                   match_on, is_current_definition, is_final, cases, mature_cases, cases_1, cases_2, cases_3,
-                   fcr, two_contact_resolution, three_contact_resolution)"""
-        )
-    finally:
-        con.close()
-
-
 def build_fixture_db(directory: Path) -> Path:
-    """Run the pipeline on the fixture log and publish the tables later steps add."""
+    """Run the pipeline on the fixture log."""
     contacts = write_contacts(directory / "contacts.csv", scorecard_log(), SCORECARD_HEADER)
     db_path = directory / "fcr.duckdb"
     run([str(contacts)], db_path, build_config(CONFIG), as_of=WATERMARK)
-    publish_planned_tables(db_path)
     return db_path
 
 
@@ -441,8 +374,15 @@ def test_missing_or_empty_tables_and_absent_answers_say_so_in_one_line(
         with duckdb.connect(str(copy)) as writable:
             for table in PLANNED:
                 writable.execute(statement.format(table))
-            writable.execute("alter table published.metrics drop column contacts_followed_by_repeat")
             writable.execute("update published.metrics set first_contact_surveys = 0, ces_responses = 0")
+            # a database published before contacts_followed_by_repeat existed
+            writable.execute(
+                "create table published.older_rates as "
+                "select * exclude (followed_by_repeat_rate) from published.metric_rates"
+            )
+            writable.execute("drop view published.metric_rates")
+            writable.execute("alter table published.older_rates rename to metric_rates")
+            writable.execute("alter table published.metrics drop column contacts_followed_by_repeat")
     gone = Page(render_scorecard(missing, build_config(CONFIG)))
     assert gone.absent["flow"] == "No data: this database has no published.channel_flow table yet."
     assert gone.absent["priority"] == "No data: this database has no published.reason_priority table yet."

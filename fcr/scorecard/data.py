@@ -15,10 +15,6 @@ import duckdb
 
 from fcr import tables
 
-# Published by later pipeline steps; a database written by an older run may not have them yet.
-CHANNEL_FLOW = f"{tables.PUBLISHED}.channel_flow"
-REASON_PRIORITY = f"{tables.PUBLISHED}.reason_priority"
-
 
 class ScorecardError(RuntimeError):
     """The scorecard cannot be written; the message says what to do."""
@@ -200,10 +196,10 @@ def channel_flow(con: duckdb.DuckDBPyConnection, period: Period) -> Section:
     """Moves from one contact's channel to the next contact's inside a case."""
     return _planned(
         con,
-        CHANNEL_FLOW,
+        tables.CHANNEL_FLOW,
         period,
         f"""select grain, period_start, flow_kind, from_channel, to_channel, is_final, transitions
-        from {CHANNEL_FLOW}
+        from {tables.CHANNEL_FLOW}
         where grain = $grain and period_start = $period_start and flow_kind = 'consecutive'
         order by transitions desc, from_channel, to_channel""",
         {},
@@ -214,9 +210,9 @@ def reason_priority(con: duckdb.DuckDBPyConnection, period: Period, top: int) ->
     """The reasons ranked by money at stake: what to fix first."""
     return _planned(
         con,
-        REASON_PRIORITY,
+        tables.REASON_PRIORITY,
         period,
-        f"""select * from {REASON_PRIORITY}
+        f"""select * from {tables.REASON_PRIORITY}
         where grain = $grain and period_start = $period_start
         order by priority_rank, reason limit $top""",
         {"top": top},

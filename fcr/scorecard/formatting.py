@@ -67,8 +67,8 @@ class Formatter:
 
 
 def currency_of(config: Config) -> str:
-    """The currency excess contacts are priced in (the [costs] section's), empty when none is set."""
-    return getattr(getattr(config, "costs", None), "currency", "")
+    """The currency excess contacts are priced in: the [costs] section's, one setting for both."""
+    return config.costs.currency
 
 
 def _signed(value: float, decimals: int) -> str:

@@ -323,8 +323,8 @@ def build(
         "tables": {
             "rates": tables.METRIC_RATES,
             "metrics": tables.METRICS,
-            "flow": data.CHANNEL_FLOW,
-            "priority": data.REASON_PRIORITY,
+            "flow": tables.CHANNEL_FLOW,
+            "priority": tables.REASON_PRIORITY,
             "sensitivity": tables.FCR_SENSITIVITY,
         },
     }

@@ -9,14 +9,29 @@ contacts as (
     select * from staging.delta_contacts
 ),
 
+legs as (
+    select * from raw.contacts
+    where started_at <= $watermark
+),
+
+handed_over as (
+    -- self-service interactions with a leg in an assisted channel (an IVR call or bot chat passed to an agent)
+    select distinct interaction_key(customer_id, interaction_id, contact_id) as interaction_key
+    from legs
+    where channel not in ('bot', 'ivr', 'web')
+        and interaction_id in (select interaction_id from contacts where is_self_service and leg_count > 1)
+),
+
 joined as (
     select
         case_contacts.case_id,
         case_contacts.contact_number,
         case_contacts.link_key,
-        contacts.*
+        contacts.*,
+        not contacts.is_self_service or handed_over.interaction_key is not null as is_assisted
     from case_contacts
     inner join contacts using (contact_id)
+    left join handed_over using (interaction_key)
 ),
 
 per_case as (
@@ -35,7 +50,7 @@ per_case as (
         sum(coalesce(handle_seconds, 0)) as handle_seconds,
         sum(coalesce(hold_seconds, 0)) as hold_seconds,
         sum(coalesce(transfers, 0))::bigint as transfers,
-        bool_and(is_self_service) as is_all_self_service
+        bool_or(is_assisted) as has_assisted_contact
     from joined
     group by case_id
 ),
@@ -78,7 +93,7 @@ final as (
         first_channel_counts.first_channel_contact_count = 1 as is_same_channel_fcr,
         per_case.channel_count > 1 as is_multi_channel,
         first_contacts.is_self_service as is_self_service_start,
-        first_contacts.is_self_service and per_case.is_all_self_service as is_contained,
+        first_contacts.is_self_service and not per_case.has_assisted_contact as is_contained,
         date_diff('second', per_case.first_started_at, per_case.last_ended_at)
             as time_to_resolution_seconds,
         per_case.wait_seconds,

@@ -29,11 +29,12 @@ final as (
         time_to_resolution_seconds / nullif(mature_cases, 0) as avg_time_to_resolution_seconds,
         first_contact_survey_resolved / nullif(first_contact_surveys, 0) as customer_reported_fcr,
         first_contact_agent_resolved / nullif(first_contact_dispositions, 0) as agent_reported_fcr,
-        first_contact_agent_resolved / nullif(first_contact_dispositions, 0)
-            - cases_1 / nullif(mature_cases, 0) as agent_reported_fcr_gap,
+        (first_contact_agent_resolved - first_contact_disposition_cases_1)
+            / nullif(first_contact_dispositions, 0) as agent_reported_fcr_gap,
         ces_sum / nullif(ces_responses, 0) as ces,
         csat_sum / nullif(csat_responses, 0) as csat,
-        wait_seconds / nullif(contacts_with_wait, 0) as avg_wait_seconds
+        wait_seconds / nullif(contacts_with_wait, 0) as avg_wait_seconds,
+        contacts_followed_by_repeat / nullif(counted_contacts, 0) as followed_by_repeat_rate
     from metrics
 )
 

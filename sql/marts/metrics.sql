@@ -19,44 +19,80 @@ contacts as (
     where $full or business_date in (select business_date from affected_dates)
 ),
 
+case_contacts as (
+    select * from staging.case_contacts
+),
+
+case_sizes as (
+    select case_id, contact_count from staging.cases
+),
+
+customers as (
+    select * from raw.customers
+),
+
 grains as (
     select * from (values ('day'), ('week'), ('month')) as g(grain)
 ),
 
-case_dimensions as (
+case_segments as (
     select
         cases.*,
+        coalesce(customers.segment, '(none)') as segment
+    from cases
+    left join customers using (customer_id)
+),
+
+contact_facts as (
+    -- each contact with its segment and, when counted, whether its case went on after it
+    select
+        contacts.*,
+        coalesce(customers.segment, '(none)') as segment,
+        coalesce(case_contacts.contact_number < case_sizes.contact_count, false) as is_followed_by_repeat
+    from contacts
+    left join customers using (customer_id)
+    left join case_contacts using (contact_id)
+    left join case_sizes using (case_id)
+),
+
+case_dimensions as (
+    select
+        case_segments.*,
         d.dimension,
         d.dimension_value
-    from cases
+    from case_segments
     cross join lateral (
         values
             ('all', 'all'),
-            ('channel', cases.first_channel),
-            ('reason', cases.reason),
-            ('team', coalesce(cases.team, '(none)')),
-            ('agent', coalesce(cases.agent_id, '(none)')),
-            ('queue', coalesce(cases.queue, '(none)')),
-            ('channel_reason', cases.first_channel || ' / ' || cases.reason)
+            ('channel', case_segments.first_channel),
+            ('reason', case_segments.reason),
+            ('team', coalesce(case_segments.team, '(none)')),
+            ('agent', coalesce(case_segments.agent_id, '(none)')),
+            ('queue', coalesce(case_segments.queue, '(none)')),
+            ('segment', case_segments.segment),
+            ('channel_reason', case_segments.first_channel || ' / ' || case_segments.reason)
     ) as d(dimension, dimension_value)
+    where d.dimension <> 'segment' or $has_customers
 ),
 
 contact_dimensions as (
     select
-        contacts.*,
+        contact_facts.*,
         d.dimension,
         d.dimension_value
-    from contacts
+    from contact_facts
     cross join lateral (
         values
             ('all', 'all'),
-            ('channel', contacts.channel),
-            ('reason', contacts.reason),
-            ('team', coalesce(contacts.team, '(none)')),
-            ('agent', coalesce(contacts.agent_id, '(none)')),
-            ('queue', coalesce(contacts.queue, '(none)')),
-            ('channel_reason', contacts.channel || ' / ' || contacts.reason)
+            ('channel', contact_facts.channel),
+            ('reason', contact_facts.reason),
+            ('team', coalesce(contact_facts.team, '(none)')),
+            ('agent', coalesce(contact_facts.agent_id, '(none)')),
+            ('queue', coalesce(contact_facts.queue, '(none)')),
+            ('segment', contact_facts.segment),
+            ('channel_reason', contact_facts.channel || ' / ' || contact_facts.reason)
     ) as d(dimension, dimension_value)
+    where d.dimension <> 'segment' or $has_customers
 ),
 
 case_days as (
@@ -89,6 +125,8 @@ case_days as (
         count(*) filter (where is_mature and first_agent_resolved is not null)
             as first_contact_dispositions,
         count(*) filter (where is_mature and first_agent_resolved) as first_contact_agent_resolved,
+        count(*) filter (where is_mature and first_agent_resolved is not null and is_fcr)
+            as first_contact_disposition_cases_1,
         bool_and(is_mature) as all_cases_mature
     from case_dimensions
     group by all
@@ -104,8 +142,9 @@ contact_days as (
         count(*) filter (where not is_inbound) as outbound_contacts,
         count(*) filter (where is_anonymous) as anonymous_contacts,
         count(*) filter (where is_counted) as counted_contacts,
-        coalesce(sum(wait_seconds), 0) as wait_seconds,
-        count(wait_seconds) as contacts_with_wait,
+        count(*) filter (where is_followed_by_repeat) as contacts_followed_by_repeat,
+        coalesce(sum(wait_seconds) filter (where is_inbound), 0) as wait_seconds,
+        count(wait_seconds) filter (where is_inbound) as contacts_with_wait,
         coalesce(sum(handle_seconds), 0) as handle_seconds,
         coalesce(sum(hold_seconds), 0) as hold_seconds,
         coalesce(sum(transfers), 0) as transfers,
@@ -146,6 +185,7 @@ rolled as (
         coalesce(sum(outbound_contacts), 0)::bigint as outbound_contacts,
         coalesce(sum(anonymous_contacts), 0)::bigint as anonymous_contacts,
         coalesce(sum(counted_contacts), 0)::bigint as counted_contacts,
+        coalesce(sum(contacts_followed_by_repeat), 0)::bigint as contacts_followed_by_repeat,
         coalesce(sum(cases), 0)::bigint as cases,
         coalesce(sum(mature_cases), 0)::bigint as mature_cases,
         coalesce(sum(case_contacts), 0)::bigint as case_contacts,
@@ -168,6 +208,7 @@ rolled as (
         coalesce(sum(first_contact_survey_resolved), 0)::bigint as first_contact_survey_resolved,
         coalesce(sum(first_contact_dispositions), 0)::bigint as first_contact_dispositions,
         coalesce(sum(first_contact_agent_resolved), 0)::bigint as first_contact_agent_resolved,
+        coalesce(sum(first_contact_disposition_cases_1), 0)::bigint as first_contact_disposition_cases_1,
         coalesce(sum(wait_seconds), 0)::double as wait_seconds,
         coalesce(sum(contacts_with_wait), 0)::bigint as contacts_with_wait,
         coalesce(sum(handle_seconds), 0)::double as handle_seconds,

@@ -1,4 +1,4 @@
--- one row per contact_id in the batch that passed every rule: the latest delivery of it wins
+-- one row per contact_id in the batch that passed every rule: its winning delivery (dedupe order, then latest)
 with
 
 typed as (
@@ -15,7 +15,7 @@ final as (
         source_file, source_line
     from typed
     qualify row_number() over (
-        partition by contact_id order by file_order desc, source_line desc
+        partition by contact_id order by delivery_order desc nulls last, file_order desc, source_line desc
     ) = 1
 )
 

@@ -6,7 +6,7 @@ typed as (
 ),
 
 batch as (
-    select * from raw.load_batch
+    select * exclude (disallowed_value, delivery_order) from raw.load_batch
 ),
 
 final as (

@@ -20,7 +20,8 @@ trimmed as (
         nullif(trim(hold_seconds), '') as hold_text,
         nullif(trim(transfers), '') as transfers_text,
         nullif(trim(survey_ces), '') as ces_text,
-        nullif(trim(survey_csat), '') as csat_text
+        nullif(trim(survey_csat), '') as csat_text,
+        nullif(trim(delivery_order), '') as order_text
     from batch
 ),
 
@@ -43,7 +44,11 @@ typed as (
         try_cast(hold_text as double) as hold_value,
         try_cast(transfers_text as integer) as transfers_value,
         try_cast(ces_text as double) as ces_value,
-        try_cast(csat_text as double) as csat_value
+        try_cast(csat_text as double) as csat_value,
+        case $order_type
+            when 'number' then try_cast(order_text as double)
+            when 'timestamp' then epoch(parse_timestamp(order_text, $source_tz, $timestamp_formats))
+        end as order_value
     from trimmed
     left join channel_map on channel_map.source_channel = trimmed.channel_source
 ),
@@ -74,6 +79,8 @@ checked as (
             when (nullif(trim(agent_resolved), '') is not null and parse_flag(agent_resolved) is null)
                 or (nullif(trim(survey_resolved), '') is not null and parse_flag(survey_resolved) is null)
                 then 'unparseable_flag'
+            when disallowed_value is not null then 'value_not_allowed'
+            when order_text is not null and order_value is null then 'unparseable_order_by'
         end as quarantine_rule
     from typed
 ),
@@ -100,6 +107,7 @@ final as (
         parse_flag(survey_resolved) as survey_resolved,
         ces_value as survey_ces,
         csat_value as survey_csat,
+        order_value as delivery_order,
         source_file,
         source_line,
         file_order,
@@ -110,6 +118,8 @@ final as (
             when 'unknown_channel' then 'channel = ' || coalesce(channel, '(empty)')
             when 'unknown_direction' then 'direction = ' || direction
             when 'ended_before_started' then 'ended_at ' || ended_at || ' < started_at ' || started_at
+            when 'value_not_allowed' then disallowed_value
+            when 'unparseable_order_by' then $order_by || ' = ' || order_text
         end as quarantine_detail
     from checked
 )

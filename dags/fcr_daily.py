@@ -1,0 +1,149 @@
+"""
+### FCR daily
+
+One run per data interval (a business day by default): wait for the contact files landed for
+the interval, load them, link contacts into cases and compute metrics with the interval's end as
+watermark, validate, publish, and record the run in `published.pipeline_runs`. Publishing updates
+the asset `fcr_published_metrics`, which triggers `fcr_export`.
+
+Tasks are thin calls into `fcr.tasks`; the run's state (run id, watermark, counts) passes
+between them as XCom. A new step is a function `fcr.tasks.<name>(run) -> run` and one line in
+the chain, `run = pipeline_step("<name>", "<what it does>")(run)`: input checks after `load`,
+output checks after `validate`, serving copies and reports after `publish`.
+
+* **Idempotent**: clearing and re-running an interval reloads the same files (a re-delivered
+  contact replaces itself) and rebuilds what they touch; the watermark never moves backwards,
+  so catch-up and backfills in any order end where one run over all files ends.
+* **One writer**: every task that opens the DuckDB file runs in the pool `fcr_duckdb` (1 slot),
+  and one run of this DAG is active at a time; others queue.
+* **Settings**: `landing_dir`, `db_path`, `config_path` come from the trigger params, else the
+  Variables `fcr_landing_dir`, `fcr_db_path`, `fcr_config_path`, else the demo files under
+  `demo/`. Schedule, time zone, start date, catch-up and how long to wait for files come from the
+  environment when the file is parsed: `FCR_SCHEDULE`, `FCR_TIMEZONE`, `FCR_START_DATE`,
+  `FCR_CATCHUP`, `FCR_FILE_WAIT_HOURS`.
+* **Landing convention**: a file belongs to the first date in its path below `landing_dir`
+  (`2026-11-01/export.csv`, `contacts_20261101.parquet`); see `fcr/landing.py`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from airflow.sdk import CronDataIntervalTimetable, Param, PokeReturnValue, dag, task
+from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
+from fcr_common import DEFAULT_ARGS, DUCKDB_POOL, PUBLISHED_METRICS, resolve_settings
+
+log = logging.getLogger(__name__)
+
+# The cron should fire at midnight of the config's business time zone: the interval's end is the
+# watermark, so it must be the end of the business dates the interval loads.
+SCHEDULE = os.environ.get("FCR_SCHEDULE", "0 0 * * *")
+TIMEZONE = os.environ.get("FCR_TIMEZONE", "UTC")
+START_DATE = datetime.combine(date.fromisoformat(os.environ.get("FCR_START_DATE", "2026-11-01")), time())
+CATCHUP = os.environ.get("FCR_CATCHUP", "true").lower() in {"1", "true", "yes"}
+FILE_WAIT = timedelta(hours=float(os.environ.get("FCR_FILE_WAIT_HOURS", "6")))
+POKE_INTERVAL = timedelta(minutes=10)
+SETTINGS = ("landing_dir", "db_path", "config_path")
+
+
+def _path_param(description: str) -> Param:
+    return Param(None, type=["null", "string"], description=description)
+
+
+def _fail_fast(step: Callable[..., Any], *args: Any) -> Any:
+    """Call an fcr.tasks step: errors a retry cannot fix fail at once; others are retried."""
+    from fcr.tasks import PERMANENT_ERRORS
+
+    try:
+        return step(*args)
+    except PERMANENT_ERRORS as exc:
+        raise AirflowFailException(str(exc)) from exc
+
+
+def pipeline_step(name: str, doc: str) -> Callable[[Any], Any]:
+    """A task in the pool that runs fcr.tasks.<name> on the run's state and passes it on updated."""
+
+    @task(task_id=name, pool=DUCKDB_POOL, doc_md=doc)
+    def step(run: dict) -> dict:
+        from fcr import tasks
+
+        return _fail_fast(getattr(tasks, name), run)
+
+    return step
+
+
+@dag(
+    dag_id="fcr_daily",
+    schedule=CronDataIntervalTimetable(SCHEDULE, timezone=TIMEZONE),
+    start_date=START_DATE.replace(tzinfo=ZoneInfo(TIMEZONE)),
+    catchup=CATCHUP,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    params={
+        "landing_dir": _path_param("Folder the contact files land in (default: Variable fcr_landing_dir)"),
+        "db_path": _path_param("DuckDB file to load into and publish to (default: Variable fcr_db_path)"),
+        "config_path": _path_param("TOML config file (default: Variable fcr_config_path, else defaults)"),
+    },
+    tags=["fcr", "duckdb", "daily"],
+    doc_md=__doc__,
+)
+def fcr_daily():
+    @task
+    def get_settings(params: dict | None = None) -> dict:
+        """Resolve the run's paths once, so every task uses the same files."""
+        return resolve_settings(SETTINGS, params or {})
+
+    @task.sensor(mode="reschedule", poke_interval=POKE_INTERVAL, timeout=FILE_WAIT + POKE_INTERVAL)
+    def wait_for_files(
+        settings: dict, data_interval_start: datetime | None = None, data_interval_end: datetime | None = None
+    ) -> PokeReturnValue:
+        """Wait, without holding a worker slot, until every business date of the interval has a file."""
+        from fcr import tasks
+
+        files, missing = _fail_fast(tasks.landed_files, settings, data_interval_start, data_interval_end)
+        if missing is None:
+            return PokeReturnValue(is_done=True, xcom_value=files)
+        if datetime.now(UTC) >= data_interval_end + FILE_WAIT:
+            raise AirflowSensorTimeout(
+                f"{missing}. Gave up {FILE_WAIT} after the interval ended ({data_interval_end}); "
+                "land the files and clear this task to run the interval."
+            )
+        log.info("still waiting: %s", missing)
+        return PokeReturnValue(is_done=False)
+
+    @task(pool=DUCKDB_POOL)
+    def load(
+        settings: dict,
+        files: list[str],
+        data_interval_start: datetime | None = None,
+        data_interval_end: datetime | None = None,
+    ) -> dict:
+        """Start the run: load the interval's files into raw.contacts, bad rows to raw.quarantine."""
+        from fcr import tasks
+
+        return _fail_fast(tasks.load, settings, files, data_interval_start, data_interval_end)
+
+    @task(pool=DUCKDB_POOL, outlets=[PUBLISHED_METRICS])
+    def publish(run: dict, *, outlet_events=None) -> dict:
+        """Swap the outputs into the published schema, record the run, update the asset."""
+        from fcr import tasks
+
+        run = _fail_fast(tasks.publish, run)
+        outlet_events[PUBLISHED_METRICS].extra = {
+            key: run[key] for key in ("run_id", "watermark", "data_interval_start", "data_interval_end")
+        }
+        return run
+
+    settings = get_settings()
+    run = load(settings, wait_for_files(settings))
+    run = pipeline_step("transform", "Link contacts into cases, compute metrics to the interval's end.")(run)
+    run = pipeline_step("validate", "Audit the staged outputs; a failed check publishes nothing.")(run)
+    publish(run)
+
+
+fcr_daily()

@@ -1,0 +1,172 @@
+"""Load the optional customers file(s) (segment, lifetime value, churn) into raw.customers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from fcr import sqlfiles, tables
+from fcr.config import CUSTOMER_COLUMNS, Config
+from fcr.load import LoadResult, QuarantineThresholdError
+from fcr.read import FileLoadError, SourceFile, expand_paths, read_batches
+
+BATCH_COLUMNS = (*CUSTOMER_COLUMNS, "source_file", "source_line", "file_order")
+
+
+@dataclass
+class CustomersLoad:
+    """What loading the customers file(s) did, for the summary and tests."""
+
+    files: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    rows_quarantined: int = 0
+    customers_delivered: int = 0
+    quarantine_by_rule: dict[str, int] = field(default_factory=dict)
+
+
+def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Create raw.customers empty when no customers file was ever loaded, so models can read it."""
+    con.execute(
+        f"create table if not exists {tables.CUSTOMERS} (customer_id varchar, segment varchar, "
+        "lifetime_value double, churned_at timestamptz, source_file varchar, source_line bigint)"
+    )
+
+
+def has_customers(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when customer data was loaded (by this run or an earlier one)."""
+    ensure_table(con)
+    return con.execute(f"select count(*) > 0 from {tables.CUSTOMERS}").fetchone()[0]
+
+
+def _canonical(table: pa.Table, config: Config, path: Path, file_order: int) -> pa.Table:
+    present = set(table.column_names)
+    source_id = config.customers.source_column("customer_id")
+    if source_id not in present:
+        raise FileLoadError(
+            f"{path}: required column customer_id (source column {source_id!r}) missing. Columns in the "
+            f"file: {sorted(present - {'source_line'})}. Map it under [customers.columns] in the config."
+        )
+    n = table.num_rows
+    arrays = []
+    for column in CUSTOMER_COLUMNS:
+        source = config.customers.source_column(column)
+        arrays.append(table[source] if source in present else pa.nulls(n, pa.string()))
+    arrays += [pa.array([str(path)] * n, pa.string()), table["source_line"], pa.array([file_order] * n)]
+    return pa.Table.from_arrays(arrays, names=list(BATCH_COLUMNS))
+
+
+def _stage(con: duckdb.DuckDBPyConnection, paths: list[Path], config: Config) -> list[SourceFile]:
+    columns = ", ".join(f"{c} varchar" for c in CUSTOMER_COLUMNS)
+    con.execute(
+        f"create or replace table {tables.CUSTOMERS_BATCH} "
+        f"({columns}, source_file varchar, source_line bigint, file_order integer)"
+    )
+    sources = []
+    for order, path in enumerate(paths):
+        source = SourceFile(path.resolve())
+        for batch in read_batches(source, config):
+            incoming = _canonical(batch, config, source.path, order)  # noqa: F841 (scanned by name)
+            con.execute(f"insert into {tables.CUSTOMERS_BATCH} select * from incoming")
+        sources.append(source)
+    return sources
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection, sources: list[SourceFile], run_id: str) -> None:
+    con.execute(
+        f"create table if not exists {tables.QUARANTINE} (source_file varchar, source_line bigint, "
+        "rule varchar, detail varchar, raw_record varchar, run_id varchar)"
+    )
+    con.execute(
+        f"delete from {tables.QUARANTINE} where source_file in (select unnest($files::varchar[]))",
+        {"files": [str(s.path) for s in sources]},
+    )
+    con.execute(
+        f"insert into {tables.QUARANTINE} select source_file, source_line, quarantine_rule, "
+        f"quarantine_detail, raw_record, $run_id from {tables.CUSTOMERS_TYPED} "
+        "where quarantine_rule is not null",
+        {"run_id": run_id},
+    )
+    malformed = [
+        (str(s.path), m.line, "malformed_row", m.detail, m.text, run_id) for s in sources for m in s.malformed
+    ]
+    if malformed:
+        con.executemany(f"insert into {tables.QUARANTINE} values (?, ?, ?, ?, ?, ?)", malformed)
+
+
+def _merge(con: duckdb.DuckDBPyConnection) -> int:
+    """Upsert the good rows: a re-delivered customer_id replaces the old row (latest file, then line)."""
+    con.execute(
+        f"create or replace temp table customers_good as "
+        f"select customer_id, segment, lifetime_value, churned_at, source_file, source_line "
+        f"from {tables.CUSTOMERS_TYPED} where quarantine_rule is null "
+        "qualify row_number() over (partition by customer_id order by file_order desc, source_line desc) = 1"
+    )
+    con.execute(
+        f"delete from {tables.CUSTOMERS} where customer_id in (select customer_id from customers_good)"
+    )
+    con.execute(f"insert into {tables.CUSTOMERS} by name select * from customers_good")
+    delivered = con.execute("select count(*) from customers_good").fetchone()[0]
+    con.execute("drop table customers_good")
+    return delivered
+
+
+def load_customers(
+    con: duckdb.DuckDBPyConnection,
+    patterns: list[str],
+    config: Config,
+    run_id: str,
+    on_progress: Callable[[str], None] = lambda _: None,
+) -> CustomersLoad:
+    """Load customers files (CSV/Parquet/JSONL, paths or globs); bad rows go to raw.quarantine."""
+    paths = expand_paths(patterns)
+    ensure_table(con)
+    sources = _stage(con, paths, config)
+    result = CustomersLoad(
+        files=[str(s.path) for s in sources],
+        rows_read=sum(s.rows_read + len(s.malformed) for s in sources),
+    )
+    params = {"source_tz": config.source_timezone, "timestamp_formats": config.timestamp_formats}
+    sqlfiles.build(con, "staging/stg_customers", tables.CUSTOMERS_TYPED, params)
+    con.execute("begin transaction")
+    try:
+        _quarantine(con, sources, run_id)
+        result.quarantine_by_rule = dict(
+            con.execute(
+                f"select rule, count(*) from {tables.QUARANTINE} "
+                "where run_id = $run_id and source_file in (select unnest($files::varchar[])) "
+                "group by rule order by count(*) desc, rule",
+                {"run_id": run_id, "files": result.files},
+            ).fetchall()
+        )
+        result.rows_quarantined = sum(result.quarantine_by_rule.values())
+        share = result.rows_quarantined / result.rows_read if result.rows_read else 0.0
+        if share > config.max_quarantine_share:
+            con.execute("commit")
+            raise QuarantineThresholdError(
+                f"{result.rows_quarantined:,} of {result.rows_read:,} customer rows ({share:.2%}) broke "
+                f"rules ({result.quarantine_by_rule}), above max_quarantine_share "
+                f"{config.max_quarantine_share:.2%}. Nothing was published. Inspect them in "
+                f"{tables.QUARANTINE} (run_id '{run_id}'), fix the file, or raise max_quarantine_share.",
+                LoadResult(
+                    result.files, result.rows_read, result.rows_quarantined, 0, result.quarantine_by_rule
+                ),
+            )
+        result.customers_delivered = _merge(con)
+        con.execute("commit")
+    except QuarantineThresholdError:
+        raise
+    except Exception:
+        con.execute("rollback")
+        raise
+    finally:
+        con.execute(f"drop table if exists {tables.CUSTOMERS_BATCH}")
+        con.execute(f"drop table if exists {tables.CUSTOMERS_TYPED}")
+    on_progress(
+        f"customers: {result.customers_delivered:,} loaded, {result.rows_quarantined:,} quarantined "
+        f"from {len(paths)} file(s)"
+    )
+    return result

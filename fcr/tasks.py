@@ -1,0 +1,178 @@
+"""The pipeline's steps as scheduler tasks: plain values in and out, one DuckDB connection each.
+
+Airflow's tasks call these (see dags/fcr_daily.py); they need no Airflow, so they are tested and can
+be run by hand. A run's state travels between tasks as a JSON-able dict (XCom): each step takes the
+dict the previous one returned and returns it with its own results added. A step that fails after
+opening the database records the failed run in published.pipeline_runs and re-raises.
+
+The staging tables are shared by all runs: transform marks them as its run's, and the steps that
+read them refuse another run's outputs instead of validating or publishing them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from fcr import db, landing, pipeline, tables
+from fcr.config import Config, ConfigError, load_config
+from fcr.export import export_published
+from fcr.load import LoadResult, QuarantineThresholdError
+from fcr.read import FileLoadError
+from fcr.validate import ValidationFailed
+
+Run = dict[str, Any]
+
+
+class StagingReplaced(RuntimeError):
+    """Another run rebuilt the staging tables between this run's transform and a later step."""
+
+
+# Bad data, config or outputs, or staging lost to another run: a retry cannot help, so fail at once.
+PERMANENT_ERRORS: tuple[type[Exception], ...] = (
+    ConfigError,
+    FileLoadError,
+    QuarantineThresholdError,
+    ValidationFailed,
+    StagingReplaced,
+)
+
+
+def resolve_settings(
+    names: tuple[str, ...],
+    params: Mapping[str, Any],
+    variable: Callable[[str], str | None],
+    defaults: Mapping[str, str | None],
+) -> dict[str, str | None]:
+    """Each setting from the run's params, else the variable `fcr_<name>`, else the default."""
+    return {name: params.get(name) or variable(f"fcr_{name}") or defaults.get(name) for name in names}
+
+
+def landed_files(settings: Mapping[str, Any], start: datetime, end: datetime) -> tuple[list[str], str | None]:
+    """The files landed for the interval, and what is still missing (None once every date has one)."""
+    config = load_config(settings.get("config_path"))
+    found = landing.find_files(
+        settings["landing_dir"], landing.interval_dates(start, end, config.business_timezone)
+    )
+    return found.paths, (found.describe_missing() if found.missing else None)
+
+
+def load(settings: Mapping[str, Any], files: list[str], start: datetime, end: datetime) -> Run:
+    """Start the run for the interval (start, end]: load its files into raw.contacts."""
+    run: Run = {
+        "run_id": pipeline.new_run_id(),
+        "started_at": datetime.now(UTC).isoformat(),
+        "db_path": str(settings["db_path"]),
+        "config_path": settings.get("config_path"),
+        "data_interval_start": start.isoformat(),
+        "data_interval_end": end.isoformat(),
+        "files": list(files),
+        "watermark": None,
+        "counts": {},
+        "validation": "not run",
+    }
+    config = load_config(run["config_path"])
+    with _step(run, config) as con:
+        result = pipeline.step_load(con, run["files"], config, run["run_id"])
+        run.update(
+            rows_read=result.rows_read,
+            rows_excluded=result.rows_excluded,
+            rows_quarantined=result.rows_quarantined,
+            contacts_delivered=result.contacts_delivered,
+        )
+    return run
+
+
+def transform(run: Run) -> Run:
+    """Link contacts into cases and compute metrics up to the interval's end (never backwards)."""
+    run, config = dict(run), load_config(run["config_path"])
+    with _step(run, config) as con:
+        watermark = pipeline.resolve_watermark(con, datetime.fromisoformat(run["data_interval_end"]))
+        run["watermark"] = watermark.isoformat()
+        run["counts"] = pipeline.step_transform(con, config, watermark)
+        con.execute(
+            f"create or replace table {tables.STG_BUILT_BY} as select $run_id as run_id",
+            {"run_id": run["run_id"]},
+        )
+    return run
+
+
+def validate(run: Run) -> Run:
+    """Audit the staged outputs; a failed check stops the run before anything is published."""
+    run, config = dict(run), load_config(run["config_path"])
+    with _step(run, config, staged=True) as con:
+        run["validation"] = "failed"
+        run["validation"] = pipeline.step_validate(con)
+    return run
+
+
+def publish(run: Run) -> Run:
+    """Swap the validated outputs into the published schema and record the run."""
+    run, config = dict(run), load_config(run["config_path"])
+    with _step(run, config, staged=True) as con:
+        pipeline.step_publish(con)
+        _record(con, run, config, "published", "ok")
+    return run
+
+
+def export(db_path: str, export_dir: str) -> dict[str, str]:
+    """Write the published tables as Parquet for BI tools; return table -> file."""
+    return {table: str(path) for table, path in export_published(db_path, export_dir).items()}
+
+
+@contextmanager
+def _step(run: Run, config: Config, staged: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection for one step (that reads this run's staging tables, if staged).
+
+    A failure is recorded as a failed run before it propagates.
+    """
+    con = db.connect(run["db_path"], memory_limit=config.memory_limit)
+    try:
+        if staged:
+            _check_staged_by(con, run["run_id"])
+        yield con
+    except Exception as exc:
+        _record(con, run, config, "failed", str(exc))
+        raise
+    finally:
+        con.close()
+
+
+def _check_staged_by(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    built_by = con.execute(f"select run_id from {tables.STG_BUILT_BY}").fetchone()[0]
+    if built_by != run_id:
+        raise StagingReplaced(
+            f"the staging tables hold the outputs of run {built_by}, not of {run_id}: another run of the "
+            "DAG transformed in between. Run one DAG run at a time (backfills with --max-active-runs 1) "
+            "and clear this run from its transform task."
+        )
+
+
+def _record(con: duckdb.DuckDBPyConnection, run: Run, config: Config, status: str, message: str) -> None:
+    started = datetime.fromisoformat(run["started_at"])
+    watermark = run.get("watermark")
+    result = pipeline.RunResult(
+        run_id=run["run_id"],
+        db_path=Path(run["db_path"]),
+        watermark=datetime.fromisoformat(watermark) if watermark else None,
+        load=LoadResult(
+            files=run["files"],
+            rows_read=run.get("rows_read", 0),
+            rows_excluded=run.get("rows_excluded", 0),
+            rows_quarantined=run.get("rows_quarantined", 0),
+            contacts_delivered=run.get("contacts_delivered", 0),
+        ),
+        counts=run["counts"],
+        validation=run["validation"],
+        duration_seconds=(datetime.now(UTC) - started).total_seconds(),
+    )
+    interval = (
+        datetime.fromisoformat(run["data_interval_start"]),
+        datetime.fromisoformat(run["data_interval_end"]),
+    )
+    pipeline.record(con, result, config, started, status, message, interval)

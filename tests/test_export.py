@@ -1,0 +1,54 @@
+"""Exporting the published tables to Parquet for BI tools."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from fcr.export import EXPORTED, export_published
+
+
+def _c(contact_id: str, started_at: str, customer: str = "K1", reason: str = "billing") -> dict:
+    return {
+        "contact_id": contact_id,
+        "customer_id": customer,
+        "channel": "phone",
+        "started_at": started_at,
+        "reason": reason,
+    }
+
+
+ROWS = [
+    _c("a", "2026-11-01 09:00:00"),
+    _c("b", "2026-11-02 09:00:00"),  # repeat of a
+    _c("x", "2026-11-01 10:00:00", customer="K2"),
+]
+
+
+def test_every_published_table_is_exported_with_the_same_rows(run_log, tmp_path: Path):
+    result, con = run_log(ROWS)
+    written = export_published(result.db_path, tmp_path / "export")
+    assert set(written) == set(EXPORTED)
+    for table, path in written.items():
+        assert path == tmp_path / "export" / f"{table.split('.')[1]}.parquet"
+        exported = con.execute("select * from read_parquet($path) order by all", {"path": str(path)})
+        assert exported.fetchall() == con.execute(f"select * from {table} order by all").fetchall(), table
+    cases = con.execute(
+        "select case_id from read_parquet($p) order by 1", {"p": str(written["published.cases"])}
+    )
+    assert cases.fetchall() == [("a",), ("x",)]
+
+
+def test_a_second_export_replaces_the_files_and_leaves_no_partial_ones(run_log, tmp_path: Path):
+    result, con = run_log(ROWS)
+    con.close()
+    out = tmp_path / "export"
+    export_published(result.db_path, out)
+    writer = duckdb.connect(str(result.db_path))
+    writer.execute("delete from published.cases where case_id = 'x'")
+    writer.close()
+    written = export_published(result.db_path, out)
+    cases = duckdb.execute("select case_id from read_parquet($p)", {"p": str(written["published.cases"])})
+    assert cases.fetchall() == [("a",)]
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in written.values())

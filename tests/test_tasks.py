@@ -1,0 +1,179 @@
+"""The scheduler's tasks without a scheduler: intervals run one by one, in any order, and again."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from fcr import tables, tasks
+from fcr.config import Config
+from fcr.load import QuarantineThresholdError
+from fcr.pipeline import run as run_once
+from tests.conftest import cases_of, write_contacts
+
+DAY_1 = datetime(2026, 11, 1, tzinfo=UTC)
+PUBLISHED = tuple(tables.PUBLISH_MAP.values())
+
+
+def published_rows(db_path: Path | str) -> dict[str, list[tuple]]:
+    """Every row of the published tables, sorted, to compare two databases."""
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        return {table: con.execute(f"select * from {table} order by all").fetchall() for table in PUBLISHED}
+    finally:
+        con.close()
+
+
+def _c(contact_id: str, started_at: str, customer: str, reason: str = "billing") -> dict:
+    return {
+        "contact_id": contact_id,
+        "customer_id": customer,
+        "channel": "phone",
+        "started_at": started_at,
+        "reason": reason,
+    }
+
+
+# Three days of contacts; K1's billing problem spans days 1 and 3, so its case crosses intervals.
+DAYS = {
+    "2026-11-01": [_c("a", "2026-11-01 09:00:00", "K1"), _c("b", "2026-11-01 10:00:00", "K2")],
+    "2026-11-02": [_c("c", "2026-11-02 11:00:00", "K3", "refund"), _c("d", "2026-11-02 12:00:00", "K2")],
+    "2026-11-03": [_c("e", "2026-11-03 09:30:00", "K1"), _c("f", "2026-11-03 13:00:00", "K4")],
+}
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Path:
+    for day, rows in DAYS.items():
+        write_contacts(tmp_path / "landing" / day / "contacts.csv", rows)
+    return tmp_path / "landing"
+
+
+def _settings(landing: Path, db_path: Path) -> dict:
+    return {"landing_dir": str(landing), "db_path": str(db_path), "config_path": None}
+
+
+def run_interval(settings: dict, day: int) -> dict:
+    """What fcr_daily does for the interval starting on November <day>."""
+    start = DAY_1 + timedelta(days=day - 1)
+    end = start + timedelta(days=1)
+    files, missing = tasks.landed_files(settings, start, end)
+    assert missing is None
+    run = tasks.load(settings, files, start, end)
+    return tasks.publish(tasks.validate(tasks.transform(run)))
+
+
+def test_settings_come_from_params_then_variables_then_defaults():
+    variables = {"fcr_db_path": "/var/fcr.duckdb", "fcr_landing_dir": "/landing"}
+    settings = tasks.resolve_settings(
+        ("landing_dir", "db_path", "config_path"),
+        {"landing_dir": "/override", "db_path": None},
+        variables.get,
+        {"landing_dir": "demo/landing", "db_path": "demo/fcr.duckdb", "config_path": None},
+    )
+    assert settings == {"landing_dir": "/override", "db_path": "/var/fcr.duckdb", "config_path": None}
+
+
+def test_landed_files_lists_the_intervals_files_or_says_what_is_missing(landing: Path, tmp_path: Path):
+    settings = _settings(landing, tmp_path / "fcr.duckdb")
+    files, missing = tasks.landed_files(settings, DAY_1, DAY_1 + timedelta(days=2))
+    assert files == [str(landing / "2026-11-01/contacts.csv"), str(landing / "2026-11-02/contacts.csv")]
+    assert missing is None
+    files, missing = tasks.landed_files(settings, DAY_1 + timedelta(days=3), DAY_1 + timedelta(days=4))
+    assert files == []
+    assert "business date(s) 2026-11-04" in missing
+
+
+def test_three_intervals_publish_what_one_run_over_the_same_files_publishes(landing: Path, tmp_path: Path):
+    settings = _settings(landing, tmp_path / "fcr.duckdb")
+    runs = [run_interval(settings, day) for day in (1, 2, 3)]
+
+    files = [str(path) for path in sorted(landing.rglob("*.csv"))]
+    run_once(files, tmp_path / "once.duckdb", Config(), as_of=DAY_1 + timedelta(days=3))
+    assert published_rows(tmp_path / "fcr.duckdb") == published_rows(tmp_path / "once.duckdb")
+
+    con = duckdb.connect(str(tmp_path / "fcr.duckdb"), read_only=True)
+    assert cases_of(con) == [["a", "e"], ["b", "d"], ["c"], ["f"]]
+    recorded = con.execute(
+        "select run_id, status, data_interval_start, data_interval_end, as_of, rows_read, contacts, "
+        "validation_result from published.pipeline_runs order by finished_at"
+    ).fetchall()
+    con.close()
+    assert [row[0] for row in recorded] == [run["run_id"] for run in runs]
+    assert [row[1:] for row in recorded] == [
+        ("published", DAY_1, DAY_1 + timedelta(days=1), DAY_1 + timedelta(days=1), 2, 2, "passed"),
+        (
+            "published",
+            DAY_1 + timedelta(days=1),
+            DAY_1 + timedelta(days=2),
+            DAY_1 + timedelta(days=2),
+            2,
+            4,
+            "passed",
+        ),
+        (
+            "published",
+            DAY_1 + timedelta(days=2),
+            DAY_1 + timedelta(days=3),
+            DAY_1 + timedelta(days=3),
+            2,
+            6,
+            "passed",
+        ),
+    ]
+
+
+def test_intervals_in_any_order_end_where_they_end_in_order(landing: Path, tmp_path: Path):
+    for day in (1, 2, 3):
+        run_interval(_settings(landing, tmp_path / "in_order.duckdb"), day)
+    backfilled = [run_interval(_settings(landing, tmp_path / "any_order.duckdb"), day) for day in (3, 1, 2)]
+    assert published_rows(tmp_path / "any_order.duckdb") == published_rows(tmp_path / "in_order.duckdb")
+    # the watermark never moves back to an earlier interval's end
+    assert [run["watermark"] for run in backfilled] == [(DAY_1 + timedelta(days=3)).isoformat()] * 3
+
+
+def test_rerunning_an_interval_changes_nothing(landing: Path, tmp_path: Path):
+    settings = _settings(landing, tmp_path / "fcr.duckdb")
+    for day in (1, 2, 3):
+        run_interval(settings, day)
+    before = published_rows(settings["db_path"])
+    run_interval(settings, 2)
+    assert published_rows(settings["db_path"]) == before
+    con = duckdb.connect(settings["db_path"], read_only=True)
+    assert con.execute("select count(*) from raw.contacts").fetchone() == (6,)
+    con.close()
+
+
+def test_a_failed_step_is_recorded_with_its_interval_and_raises_an_error_retries_cannot_fix(tmp_path: Path):
+    bad = [_c(f"x{i}", "not a date", "K1") for i in range(3)]
+    path = write_contacts(tmp_path / "landing/2026-11-01/contacts.csv", bad)
+    settings = _settings(tmp_path / "landing", tmp_path / "fcr.duckdb")
+    with pytest.raises(QuarantineThresholdError) as failure:
+        tasks.load(settings, [str(path)], DAY_1, DAY_1 + timedelta(days=1))
+    assert isinstance(failure.value, tasks.PERMANENT_ERRORS)
+    con = duckdb.connect(settings["db_path"], read_only=True)
+    recorded = con.execute(
+        "select status, data_interval_start, validation_result, message from published.pipeline_runs"
+    ).fetchall()
+    con.close()
+    assert len(recorded) == 1
+    status, start, validation, message = recorded[0]
+    assert (status, start, validation) == ("failed", DAY_1, "not run")
+    assert "3 of 3 rows" in message and "Nothing was published" in message
+
+
+def test_a_run_refuses_to_validate_or_publish_another_runs_staging(landing: Path, tmp_path: Path):
+    settings = _settings(landing, tmp_path / "fcr.duckdb")
+    day_1, day_2, day_3 = (DAY_1 + timedelta(days=n) for n in range(3))
+    first = tasks.transform(tasks.load(settings, [str(landing / "2026-11-01/contacts.csv")], day_1, day_2))
+    second = tasks.transform(tasks.load(settings, [str(landing / "2026-11-02/contacts.csv")], day_2, day_3))
+    with pytest.raises(tasks.StagingReplaced, match=f"hold the outputs of run {second['run_id']}"):
+        tasks.validate(first)
+    tasks.publish(tasks.validate(second))
+    con = duckdb.connect(settings["db_path"], read_only=True)
+    runs = con.execute("select run_id, status from published.pipeline_runs order by finished_at").fetchall()
+    con.close()
+    assert runs == [(first["run_id"], "failed"), (second["run_id"], "published")]
