@@ -25,3 +25,14 @@ def connect(path: Path | str, memory_limit: str = "2GB", read_only: bool = False
     for macro in _MACROS:
         sqlfiles.execute(con, macro)
     return con
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    """Whether schema.table exists (tables are created by the first run that needs them)."""
+    schema, name = qualified.split(".")
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = $s and table_name = $n",
+            {"s": schema, "n": name},
+        ).fetchall()[0][0]
+    )

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import duckdb
 
-from fcr import sqlfiles, tables
+from fcr import db, sqlfiles, tables
 from fcr.config import Config
 
 
@@ -40,21 +40,11 @@ def definition_fingerprint(config: Config) -> str:
     )
 
 
-def _exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, name = qualified.split(".")
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables where table_schema = $s and table_name = $n",
-            {"s": schema, "n": name},
-        ).fetchall()[0][0]
-    )
-
-
 def plan_scope(con: duckdb.DuckDBPyConnection, config: Config, force_full: bool = False) -> Scope:
     """Full when asked, on a new database, after a failed run, or when a linking setting changed."""
     if force_full:
         return Scope(True, None, "a full recompute was asked for")
-    if not (_exists(con, tables.PIPELINE_RUNS) and _exists(con, tables.STG_CASES)):
+    if not (db.table_exists(con, tables.PIPELINE_RUNS) and db.table_exists(con, tables.STG_CASES)):
         return Scope(True, None, "first run on this database")
     last = con.execute(
         f"select status, as_of, linking_settings from {tables.PIPELINE_RUNS} "

@@ -8,7 +8,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from fcr import sqlfiles, tables
+from fcr import db, sqlfiles, tables
 from fcr.config import Config, LinkingConfig, format_duration
 
 
@@ -110,33 +110,31 @@ def sensitivity_definitions(config: Config) -> list[LinkingConfig]:
 
 
 def link_sensitivity_delta(con: duckdb.DuckDBPyConnection, config: Config, params: dict) -> None:
-    """Link the delta's contacts under each sensitivity definition into delta sensitivity cases.
+    """Summarise the delta's cases under each sensitivity definition into delta sensitivity cases.
 
-    Runs after link_delta: the definition in use reuses its case_contacts, the others re-link.
+    Link candidates depend only on match_on, so they are built once per match_on; each
+    window then only needs its case starts and one aggregation.
     """
-    con.execute(
-        f"create or replace table {tables.DELTA_SENSITIVITY_CASE_CONTACTS} as "
-        f"select ''::varchar as repeat_window, 0::double as repeat_window_seconds, "
-        f"''::varchar as match_on, * from {tables.DELTA_CASE_CONTACTS} limit 0"
-    )
-    for definition in sensitivity_definitions(config):
-        is_current = (definition.repeat_window, definition.match_on) == (
-            config.linking.repeat_window,
-            config.linking.match_on,
-        )
-        source = tables.DELTA_CASE_CONTACTS
-        if not is_current:
-            source = tables.DELTA_SENSITIVITY_SCRATCH
-            definition_params = {**params, **linking_params(config, params["watermark"], definition)}
-            _link_definition(con, definition_params, source)
-        con.execute(
-            f"insert into {tables.DELTA_SENSITIVITY_CASE_CONTACTS} "
-            f"select $label, $seconds, $match_on, * from {source}",
-            {
-                "label": format_duration(definition.repeat_window),
-                "seconds": definition.repeat_window.total_seconds(),
-                "match_on": definition.match_on,
-            },
-        )
-    con.execute(f"drop table if exists {tables.DELTA_SENSITIVITY_SCRATCH}")
-    sqlfiles.build(con, "intermediate/int_sensitivity_cases", tables.DELTA_SENSITIVITY_CASES, params)
+    con.execute(f"drop table if exists {tables.DELTA_SENSITIVITY_CASES}")
+    for match_on in config.sensitivity.match_on:
+        base = {
+            **params,
+            **linking_params(
+                config, params["watermark"], config.linking.model_copy(update={"match_on": match_on})
+            ),
+        }
+        sqlfiles.build(con, "intermediate/int_link_candidates", tables.DELTA_LINK_CANDIDATES, base)
+        for window in config.sensitivity.windows:
+            definition = {
+                **base,
+                "repeat_window_seconds": window.total_seconds(),
+                "repeat_window": format_duration(window),
+            }
+            _build_case_starts(con, definition)
+            sql = sqlfiles.read_sql("intermediate/int_sensitivity_cases")
+            if not db.table_exists(con, tables.DELTA_SENSITIVITY_CASES):
+                sqlfiles.build(
+                    con, "intermediate/int_sensitivity_cases", tables.DELTA_SENSITIVITY_CASES, definition
+                )
+                continue
+            con.execute(f"insert into {tables.DELTA_SENSITIVITY_CASES} {sql}", sqlfiles.bind(sql, definition))

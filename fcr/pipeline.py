@@ -54,7 +54,7 @@ def new_run_id(now: datetime | None = None) -> str:
 
 def resolve_watermark(con: duckdb.DuckDBPyConnection, as_of: datetime | None) -> datetime:
     """The run's watermark: as given (default: latest contact start), never behind the last run's."""
-    if not _table_exists(con, tables.CONTACTS):
+    if not db.table_exists(con, tables.CONTACTS):
         raise RuntimeError("the database holds no contacts yet: pass --contacts PATH")
     if as_of is None:
         as_of = con.execute(f"select max(started_at) from {tables.CONTACTS}").fetchone()[0]
@@ -64,17 +64,6 @@ def resolve_watermark(con: duckdb.DuckDBPyConnection, as_of: datetime | None) ->
         as_of = as_of.replace(tzinfo=UTC)
     previous, _ = last_published(con)
     return max(as_of, previous) if previous is not None else as_of
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, name = qualified.split(".")
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = $schema and table_name = $name",
-            {"schema": schema, "name": name},
-        ).fetchone()[0]
-    )
 
 
 def step_load(

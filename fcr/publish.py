@@ -8,7 +8,7 @@ from datetime import datetime
 
 import duckdb
 
-from fcr import sqlfiles, tables
+from fcr import db, sqlfiles, tables
 from fcr.incremental import clear_touched
 
 
@@ -66,12 +66,7 @@ def record_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
 
 def last_published(con: duckdb.DuckDBPyConnection) -> tuple[datetime | None, dict | None]:
     """The watermark and linking settings of the last successful run, if any."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = $schema and table_name = 'pipeline_runs'",
-        {"schema": tables.PUBLISHED},
-    ).fetchone()[0]
-    if not exists:
+    if not db.table_exists(con, tables.PIPELINE_RUNS):
         return None, None
     row = con.execute(
         f"select as_of, linking_settings from {tables.PIPELINE_RUNS} "

@@ -19,7 +19,8 @@ def read_sql(name: str) -> str:
     return (SQL_DIR / f"{name}.sql").read_text()
 
 
-def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+def bind(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters a statement uses, checking none is missing (DuckDB rejects unused ones)."""
     wanted = set(_PARAM.findall(sql))
     missing = wanted - set(params)
     if missing:
@@ -30,7 +31,7 @@ def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
 def execute(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None):
     """Execute the statement in sql/<name>.sql."""
     sql = read_sql(name)
-    return con.execute(sql, _used(sql, params or {}))
+    return con.execute(sql, bind(sql, params or {}))
 
 
 def build(
@@ -38,5 +39,5 @@ def build(
 ) -> int:
     """Materialise the select in sql/<name>.sql as table `target`; return its row count."""
     sql = read_sql(name)
-    con.execute(f"create or replace table {target} as {sql}", _used(sql, params or {}))
+    con.execute(f"create or replace table {target} as {sql}", bind(sql, params or {}))
     return con.execute(f"select count(*) from {target}").fetchall()[0][0]

@@ -1,26 +1,41 @@
--- one row per definition (window x match_on) and case in the run's scope: what the sensitivity table counts
+-- one row per case of one sensitivity definition (window x match_on) in the run's scope: what the table counts
 with
 
-case_contacts as (
-    select * from staging.delta_sensitivity_case_contacts
+candidates as (
+    select * from staging.delta_link_candidates
+),
+
+case_starts as (
+    select * from staging.delta_case_starts
+),
+
+sequenced as (
+    select
+        candidates.*,
+        sum(case_starts.is_case_start::integer) over (
+            partition by candidates.link_group order by candidates.started_at, candidates.contact_id
+            rows between unbounded preceding and current row
+        ) as case_sequence
+    from candidates
+    inner join case_starts using (contact_id)
 ),
 
 final as (
     select
-        repeat_window,
-        repeat_window_seconds,
-        match_on,
-        case_id,
+        $repeat_window as repeat_window,
+        $repeat_window_seconds as repeat_window_seconds,
+        $match_on as match_on,
+        arg_min(contact_id, (started_at, contact_id)) as case_id,
         any_value(customer_id) as customer_id,
         count(*) as contact_count,
-        arg_min(business_date, contact_number) as business_date,
-        arg_min(channel, contact_number) as first_channel,
+        arg_min(business_date, (started_at, contact_id)) as business_date,
+        arg_min(channel, (started_at, contact_id)) as first_channel,
         case $window_mode
             when 'anchored' then min(started_at)
             else max(started_at)
         end as maturity_basis_at
-    from case_contacts
-    group by repeat_window, repeat_window_seconds, match_on, case_id
+    from sequenced
+    group by link_group, case_sequence
 )
 
 select * from final
