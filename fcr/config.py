@@ -186,7 +186,7 @@ class CsvConfig(_Strict):
 class ValidationConfig(_Strict):
     """Thresholds the Great Expectations suites under expectations/ are run with (SPEC section 5)."""
 
-    earliest_started_at: datetime = datetime(2000, 1, 1, tzinfo=UTC)
+    earliest_started_at: datetime = datetime(1990, 1, 1, tzinfo=UTC)
     future_tolerance: Duration = timedelta(days=1)
     max_case_drop_share: float = Field(default=0.1, ge=0, le=1)
     case_drop_min_cases: int = Field(default=100, ge=0)

@@ -159,7 +159,7 @@ BREAKERS = [
     case("contacts_batch", "channel_present", contact("channel = null")),
     case("contacts_batch", "channel_is_canonical", contact("channel = 'fax'")),
     case("contacts_batch", "direction_is_known", contact("direction = 'up'")),
-    case("contacts_batch", "started_at_plausible", contact("started_at = '1999-12-31 23:00:00+00'")),
+    case("contacts_batch", "started_at_plausible", contact("started_at = '1970-01-01 00:00:00+00'")),
     case("contacts_batch", "ended_at_plausible", contact("ended_at = now() + interval 30 day")),
     case(
         "contacts_batch",
