@@ -64,9 +64,15 @@ def anchored_case_starts(
 
 
 def _build_case_starts(con: duckdb.DuckDBPyConnection, params: dict) -> None:
+    """Mark the contacts that start a case, then (re)bind the view that sequences cases from them."""
     if params["window_mode"] == "rolling":
         sqlfiles.build(con, "intermediate/int_case_starts_rolling", tables.DELTA_CASE_STARTS, params)
-        return
+    else:
+        _build_anchored_case_starts(con, params)
+    sqlfiles.execute(con, "intermediate/int_case_sequences")
+
+
+def _build_anchored_case_starts(con: duckdb.DuckDBPyConnection, params: dict) -> None:
     frame = con.sql(
         f"select contact_id, link_group, is_ticket_linked, epoch_ms(started_at) as started_ms "
         f"from {tables.DELTA_LINK_CANDIDATES} order by link_group, started_at, contact_id"

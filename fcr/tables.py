@@ -33,6 +33,7 @@ AFFECTED_PERIODS = f"{STAGING}.affected_periods"
 DELTA_CONTACTS = f"{STAGING}.delta_contacts"
 DELTA_LINK_CANDIDATES = f"{STAGING}.delta_link_candidates"
 DELTA_CASE_STARTS = f"{STAGING}.delta_case_starts"
+DELTA_CASE_SEQUENCES = f"{STAGING}.delta_case_sequences"  # view over the two above
 DELTA_CASE_CONTACTS = f"{STAGING}.delta_case_contacts"
 DELTA_CASES = f"{STAGING}.delta_cases"
 DELTA_METRICS = f"{STAGING}.delta_metrics"

@@ -1,23 +1,8 @@
 -- one row per counted contact: the case it belongs to and its place in that case
 with
 
-candidates as (
-    select * from staging.delta_link_candidates
-),
-
-case_starts as (
-    select * from staging.delta_case_starts
-),
-
 sequenced as (
-    select
-        candidates.*,
-        sum(case_starts.is_case_start::integer) over (
-            partition by candidates.link_group order by candidates.started_at, candidates.contact_id
-            rows between unbounded preceding and current row
-        ) as case_sequence
-    from candidates
-    inner join case_starts using (contact_id)
+    select * from staging.delta_case_sequences
 ),
 
 final as (
