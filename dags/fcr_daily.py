@@ -141,9 +141,12 @@ def fcr_daily():
 
     settings = get_settings()
     run = load(settings, wait_for_files(settings))
+    run = pipeline_step("validate_input", "Audit the loaded batch with the input suites.")(run)
     run = pipeline_step("transform", "Link contacts into cases, compute metrics to the interval's end.")(run)
     run = pipeline_step("validate", "Audit the staged outputs; a failed check publishes nothing.")(run)
-    publish(run)
+    run = publish(run)
+    run = pipeline_step("serve", "Replace the read-only serving copy (DuckDB and Parquet) for BI tools.")(run)
+    pipeline_step("scorecard", "Write the manager scorecard beside the serving copy.")(run)
 
 
 fcr_daily()

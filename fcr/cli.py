@@ -1,9 +1,9 @@
-"""Command line: `fcr demo`, `fcr run`, `fcr generate`."""
+"""Command line: `fcr demo`, `fcr run`, `fcr generate`, `fcr scorecard`."""
 
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -117,7 +117,7 @@ def demo(
     directory: Annotated[Path, typer.Option("--dir", help="where the demo files go")] = DEMO_DIR,
     serve_dir: Annotated[Path | None, typer.Option("--serve-dir", help=SERVE_DIR_HELP)] = None,
 ) -> None:
-    """Generate sample data, run the pipeline into a local DuckDB file, print the summary."""
+    """Generate sample data, run the pipeline into a local DuckDB file, print the summary and scorecard."""
     from fcr.generate import SampleSpec, generate_sample, write_table
 
     contacts_path = directory / "contacts.csv"
@@ -131,6 +131,41 @@ def demo(
         f"generated {rows:,} sample rows in {contacts_path} and {customers:,} customers in {customers_path}"
     )
     _run([str(contacts_path)], db, None, None, customers=[str(customers_path)], serve_dir=serve_dir)
+    _scorecard(db, directory / "scorecard.html", None, None, None)
+
+
+def _scorecard(
+    db: Path, out_path: Path, config_path: Path | None, grain: str | None, period: str | None
+) -> None:
+    from fcr.scorecard import ScorecardError, write_scorecard
+
+    try:
+        day = date.fromisoformat(period) if period else None
+    except ValueError:
+        _fail(f"--period {period!r} is not a date (YYYY-MM-DD)")
+    try:
+        path = write_scorecard(db, out_path, load_config(config_path), grain=grain, period=day)
+    except (ConfigError, ScorecardError) as exc:
+        _fail(str(exc))
+    out.print(f"scorecard: {path.resolve()}", soft_wrap=True)
+
+
+@app.command()
+def scorecard(
+    db: Annotated[Path, typer.Option(help="published DuckDB file (opened read-only)")],
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="HTML file to write (default: scorecard.html next to --db)")
+    ] = None,
+    grain: Annotated[
+        str | None, typer.Option(help="week or month (default: config [scorecard] grain)")
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option(help="a date in the period to show (default: the latest final period)")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML config file")] = None,
+) -> None:
+    """Write the manager scorecard: one self-contained HTML file that opens offline and prints."""
+    _scorecard(db, out_path or db.with_name("scorecard.html"), config, grain, period)
 
 
 @app.command()

@@ -151,6 +151,31 @@ def format_duration(value: timedelta) -> str:
     return f"{seconds:g}s"
 
 
+class ScorecardConfig(_Strict):
+    """What the manager scorecard shows and the targets it compares against (SPEC section 7)."""
+
+    grain: Literal["week", "month"] = "month"
+    # first-response wait target per channel of the contact (avg_wait_seconds against it)
+    first_response_targets: dict[str, Duration] = Field(
+        default_factory=lambda: {"social": timedelta(hours=4), "email": timedelta(hours=24)}
+    )
+    # agents and teams with fewer mature cases in the period are grouped, not ranked
+    min_mature_cases: int = Field(default=30, ge=1)
+    confidence: float = Field(default=0.95, gt=0, lt=1)  # of the Wilson interval around FCR
+    trend_weeks: int = Field(default=26, ge=2)
+    trend_months: int = Field(default=13, ge=2)
+    top_reasons: int = Field(default=10, ge=1)  # rows of the reason-priority list
+    ces_higher_is_better: bool = True  # CES 2.0 (1-7, "easy to handle" agreement): higher = less effort
+
+    @field_validator("first_response_targets")
+    @classmethod
+    def _canonical_channels(cls, value: dict[str, timedelta]) -> dict[str, timedelta]:
+        unknown = sorted(set(value) - set(CANONICAL_CHANNELS))
+        if unknown:
+            raise ValueError(f"unknown channel(s) {unknown}; use one of {CANONICAL_CHANNELS}")
+        return value
+
+
 class CsvConfig(_Strict):
     """How delimited text files are read."""
 
@@ -306,6 +331,7 @@ class Config(_Strict):
     sensitivity: SensitivityConfig = Field(default_factory=SensitivityConfig)
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     serving: ServingConfig = Field(default_factory=ServingConfig)
+    scorecard: ScorecardConfig = Field(default_factory=ScorecardConfig)
 
     @field_validator("source_timezone", "business_timezone")
     @classmethod

@@ -88,6 +88,14 @@ def load(settings: Mapping[str, Any], files: list[str], start: datetime, end: da
     return run
 
 
+def validate_input(run: Run) -> Run:
+    """Audit the batch the run loaded with the input suites before anything is computed from it."""
+    run, config = dict(run), load_config(run["config_path"])
+    with _step(run, config) as con:
+        pipeline.step_validate_input(con, config, [str(Path(f).resolve()) for f in run["files"]])
+    return run
+
+
 def transform(run: Run) -> Run:
     """Link contacts into cases and compute metrics up to the interval's end (never backwards)."""
     run, config = dict(run), load_config(run["config_path"])
@@ -118,6 +126,28 @@ def publish(run: Run) -> Run:
     with _step(run, config, staged=True) as con:
         pipeline.step_publish(con)
         _record(con, run, config, "published", "ok")
+    return run
+
+
+def serve(run: Run) -> Run:
+    """Replace the read-only serving copy for BI tools (DuckDB file and Parquet), atomically."""
+    run, config = dict(run), load_config(run["config_path"])
+    con = db.connect(run["db_path"], memory_limit=config.memory_limit)
+    try:
+        result = pipeline.step_serve(con, config)
+    finally:
+        con.close()
+    run["serving_dir"] = str(result.directory) if result else None
+    return run
+
+
+def scorecard(run: Run) -> Run:
+    """Write the manager scorecard beside the serving copy (or beside the database)."""
+    from fcr.scorecard import write_scorecard
+
+    config = load_config(run["config_path"])
+    folder = Path(run.get("serving_dir") or Path(run["db_path"]).parent)
+    run = {**run, "scorecard": str(write_scorecard(run["db_path"], folder / "scorecard.html", config))}
     return run
 
 

@@ -216,3 +216,14 @@ def test_missing_files_fail_the_run_at_once_with_a_clear_message(daily):
         wait(settings, start, end)
     now = datetime.now(UTC)
     assert wait(settings, now - timedelta(days=1), now).is_done is False  # not overdue yet: keep waiting
+
+
+def test_each_run_validates_its_input_and_ends_with_a_serving_copy_and_a_scorecard(daily):
+    tasks = {ti.task_id: ti.state for ti in daily["runs"][-1].get_task_instances()}
+    for task_id in ("validate_input", "serve", "scorecard"):
+        assert tasks[task_id] == "success", tasks
+    serving = daily["db_path"].parent / f"{daily['db_path'].stem}_serving"
+    published = _query(daily["db_path"], "select count(*) from published.cases")[0][0]
+    assert _query(serving / "fcr_published.duckdb", "select count(*) from published.cases")[0][0] == published
+    page = (serving / "scorecard.html").read_text()
+    assert page.startswith("<!doctype html>") and "<svg" in page  # charts inlined; the browser test opens it
