@@ -404,8 +404,7 @@ def test_every_expectation_has_a_breaking_case():
 
 @pytest.mark.parametrize(("suite_name", "expectation", "statements", "also"), BREAKERS)
 def test_each_expectation_catches_the_table_broken_for_it(con, suite_name, expectation, statements, also):
-    assert failures_of(con, suite_name) == set()
-    for statement in statements:
+    for statement in statements:  # on the good data every expectation holds (test above)
         changed = con.execute(statement).fetchall()
         assert changed != [(0,)], f"{statement!r} changed nothing: the fixture lacks the row it breaks"
     assert failures_of(con, suite_name) == {expectation, *also}
