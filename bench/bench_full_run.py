@@ -9,8 +9,8 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from bench._data import sample
 from bench._measure import measure
-from fcr.generate import SampleSpec, write_sample
 
 
 def main() -> None:
@@ -21,11 +21,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="folder to keep the data in")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="fcr-bench-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    data = folder / f"contacts_{args.contacts}.parquet"
-    if not data.exists():
-        print(f"generating {args.contacts:,} contacts into {data} ...", flush=True)
-        write_sample(SampleSpec(contacts=args.contacts, days=args.days), data)
+    data = sample(folder, args.contacts, args.days)
     db = folder / "bench.duckdb"
     db.unlink(missing_ok=True)
     full = measure("bench.steps", "fcr_run", str(data), str(db))
