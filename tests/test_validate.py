@@ -141,6 +141,18 @@ def sensitivity(assignments: str, rows: str = OTHER_DEFINITION) -> list[str]:
     return [f"update staging.fcr_sensitivity set {assignments} where {rows}"]
 
 
+def flow(assignments: str, kind: str = "consecutive") -> list[str]:
+    """Change one staged channel_flow row of a flow kind."""
+    row = f"(select min(rowid) from staging.channel_flow where flow_kind = '{kind}')"
+    return [f"update staging.channel_flow set {assignments} where rowid = {row}"]
+
+
+def reason(assignments: str, rows: str = "mature_cases > 0") -> list[str]:
+    """Change one staged reason_priority row (the first with mature cases unless told)."""
+    row = f"(select min(rowid) from staging.reason_priority where {rows})"
+    return [f"update staging.reason_priority set {assignments} where rowid = {row}"]
+
+
 def case(suite: str, expectation: str, statements: list[str], *also: str):
     """One breaking case: the SQL that breaks the expectation, and any others it cannot help breaking too."""
     return pytest.param(suite, expectation, statements, set(also), id=f"{suite}.{expectation}")
@@ -389,6 +401,57 @@ BREAKERS = [
         "fcr_sensitivity",
         "current_definition_cases_1_match_metrics",
         sensitivity("cases_1 = cases_1 - 1, cases_2 = cases_2 + 1", f"{CURRENT_DEFINITION} and cases_1 > 0"),
+    ),
+]
+
+
+BREAKERS += [
+    # output: the channel-flow table and its conservation against the metrics
+    case(
+        "channel_flow",
+        "keys_unique",
+        ["insert into staging.channel_flow from staging.channel_flow limit 1"],
+    ),
+    case("channel_flow", "grain_is_known", flow("grain = 'year'")),
+    case("channel_flow", "flow_kind_is_known", flow("flow_kind = 'sideways'")),
+    case("channel_flow", "from_channel_is_canonical", flow("from_channel = 'fax'")),
+    case("channel_flow", "to_channel_is_canonical", flow("to_channel = 'fax'")),
+    case("channel_flow", "transitions_positive", flow("transitions = 0")),
+    case(
+        "channel_flow_conserved",
+        "consecutive_transitions_equal_repeat_contacts",
+        flow("transitions = transitions + 1"),
+    ),
+    case(
+        "channel_flow_conserved",
+        "first_last_transitions_equal_multi_contact_cases",
+        flow("transitions = transitions + 1", "first_last"),
+    ),
+    # output: the reason-priority table and its conservation against the metrics
+    case(
+        "reason_priority",
+        "keys_unique",
+        ["insert into staging.reason_priority from staging.reason_priority limit 1"],
+        "priority_rank_unique",
+    ),
+    case("reason_priority", "priority_rank_unique", reason("priority_rank = 1", "priority_rank = 2")),
+    case("reason_priority", "priority_rank_positive", reason("priority_rank = 0")),
+    case("reason_priority", "cases_1_not_negative", reason("cases_1 = -1")),
+    case("reason_priority", "mature_cases_within_cases", reason("cases = mature_cases - 1")),
+    case("reason_priority", "cases_1_within_mature_cases", reason("cases_1 = mature_cases + 1")),
+    case("reason_priority", "fcr_is_a_share", reason("fcr = 1.5")),
+    case("reason_priority", "excess_contacts_not_negative", reason("excess_contacts = -1")),
+    case("reason_priority", "excess_contact_cost_not_negative", reason("excess_contact_cost = -1")),
+    case("reason_priority", "money_at_stake_covers_cost", reason("money_at_stake = excess_contact_cost - 1")),
+    case("reason_priority", "multi_contact_churn_rate_is_a_share", reason("multi_contact_churn_rate = 1.5")),
+    case("reason_priority", "fcr_churn_rate_is_a_share", reason("fcr_churn_rate = -0.5")),
+    case("reason_priority_conserved", "cases_add_up", reason("cases = cases + 1")),
+    case("reason_priority_conserved", "mature_cases_add_up", reason("mature_cases = mature_cases + 1")),
+    case("reason_priority_conserved", "cases_1_add_up", reason("cases_1 = cases_1 + 1")),
+    case(
+        "reason_priority_conserved",
+        "excess_contacts_add_up",
+        reason("excess_contacts = excess_contacts + 1"),
     ),
 ]
 
