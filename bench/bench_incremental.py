@@ -21,14 +21,14 @@ from bench._measure import measure
 
 
 def split_last_day(data: Path, folder: Path) -> tuple[Path, Path, dict[str, int], str]:
-    """Write history.parquet (before the last day) and last_day.parquet; return paths, rows, cut date."""
+    """Write history.parquet and last_day.parquet (the 24 hours up to the latest contact); return both."""
     history, day = folder / "history.parquet", folder / "last_day.parquet"
     con = duckdb.connect()
     started = "try_cast(started_at as timestamp)"  # the generator's bad rows stay in the history
-    cut = con.execute(
-        f"select max({started})::date::varchar from read_parquet($p)", {"p": str(data)}
+    cut = con.execute(  # the last 24 hours before the latest contact make the day
+        f"select (max({started}) - interval 24 hour)::varchar from read_parquet($p)", {"p": str(data)}
     ).fetchall()[0][0]
-    keeps = {history: f"coalesce({started} < $cut::date, true)", day: f"{started} >= $cut::date"}
+    keeps = {history: f"coalesce({started} < $cut::timestamp, true)", day: f"{started} >= $cut::timestamp"}
     for target, keep in keeps.items():
         con.execute(
             f"copy (select * from read_parquet($p) where {keep}) to '{target}' (format parquet)",
@@ -54,7 +54,8 @@ def main() -> None:
     inc_db, full_db = folder / "incremental.duckdb", folder / "full.duckdb"
     for db in (inc_db, full_db):
         db.unlink(missing_ok=True)
-    print(f"history rows {rows['history.parquet']:,}; last day rows {rows['last_day.parquet']:,} ({cut})")
+    history_rows, day_rows = rows["history.parquet"], rows["last_day.parquet"]
+    print(f"history rows {history_rows:,}; last 24 h rows {day_rows:,} (from {cut})")
     print("running the history, then the last day both ways ...", flush=True)
     base = measure("bench.steps", "fcr_run", str(history), str(inc_db), "auto", args.memory_limit)
     print(f"full run over the history:     {base['seconds']:8.2f} s  peak {base['peak_rss_mb']:,} MB")
