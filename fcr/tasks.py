@@ -24,7 +24,7 @@ from fcr.config import Config, ConfigError, load_config
 from fcr.export import export_published
 from fcr.load import LoadResult, QuarantineThresholdError
 from fcr.read import FileLoadError
-from fcr.validate import ValidationFailed
+from fcr.validate import ValidationFailed, ValidationReport
 
 Run = dict[str, Any]
 
@@ -75,6 +75,7 @@ def load(settings: Mapping[str, Any], files: list[str], start: datetime, end: da
         "watermark": None,
         "counts": {},
         "validation": "not run",
+        "validation_detail": {},
     }
     config = load_config(run["config_path"])
     with _step(run, config) as con:
@@ -92,7 +93,8 @@ def validate_input(run: Run) -> Run:
     """Audit the batch the run loaded with the input suites before anything is computed from it."""
     run, config = dict(run), load_config(run["config_path"])
     with _step(run, config) as con:
-        pipeline.step_validate_input(con, config, [str(Path(f).resolve()) for f in run["files"]])
+        files = [str(Path(f).resolve()) for f in run["files"]]
+        _audit(run, lambda: pipeline.step_validate_input(con, config, files))
     return run
 
 
@@ -114,8 +116,7 @@ def validate(run: Run) -> Run:
     """Audit the staged outputs; a failed check stops the run before anything is published."""
     run, config = dict(run), load_config(run["config_path"])
     with _step(run, config, staged=True) as con:
-        run["validation"] = "failed"
-        pipeline.step_validate(con, config)
+        _audit(run, lambda: pipeline.step_validate(con, config))
         run["validation"] = "passed"
     return run
 
@@ -174,6 +175,19 @@ def _step(run: Run, config: Config, staged: bool = False) -> Iterator[duckdb.Duc
         con.close()
 
 
+def _audit(run: Run, check: Callable[[], ValidationReport]) -> None:
+    """Run a validation step, keeping its digest in the run (for pipeline_runs) whether it passes or not."""
+    report: ValidationReport | None = None
+    try:
+        report = check()
+    except ValidationFailed as exc:
+        run["validation"], report = "failed", exc.report
+        raise
+    finally:
+        if report is not None:
+            run["validation_detail"] = {**run.get("validation_detail", {}), report.stage: report.summary()}
+
+
 def _check_staged_by(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     built_by = con.execute(f"select run_id from {tables.STG_BUILT_BY}").fetchone()[0]
     if built_by != run_id:
@@ -200,6 +214,7 @@ def _record(con: duckdb.DuckDBPyConnection, run: Run, config: Config, status: st
         ),
         counts=run["counts"],
         validation=run["validation"],
+        validation_detail=run.get("validation_detail", {}),
         duration_seconds=(datetime.now(UTC) - started).total_seconds(),
     )
     interval = (

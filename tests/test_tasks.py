@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from fcr import tables, tasks
 from fcr.config import Config
 from fcr.load import QuarantineThresholdError
 from fcr.pipeline import run as run_once
+from fcr.validate import ValidationFailed
 from tests.conftest import cases_of, write_contacts
 
 DAY_1 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -62,7 +64,7 @@ def run_interval(settings: dict, day: int) -> dict:
     end = start + timedelta(days=1)
     files, missing = tasks.landed_files(settings, start, end)
     assert missing is None
-    run = tasks.load(settings, files, start, end)
+    run = tasks.validate_input(tasks.load(settings, files, start, end))
     return tasks.publish(tasks.validate(tasks.transform(run)))
 
 
@@ -124,6 +126,30 @@ def test_three_intervals_publish_what_one_run_over_the_same_files_publishes(land
             "passed",
         ),
     ]
+
+
+def test_each_run_records_what_each_validation_stage_checked(landing: Path, tmp_path: Path):
+    settings = _settings(landing, tmp_path / "fcr.duckdb")
+    run_interval(settings, 1)
+    broken = tasks.transform(tasks.validate_input(tasks.load(settings, [], DAY_1, DAY_1 + timedelta(days=2))))
+    con = duckdb.connect(settings["db_path"])
+    con.execute(f"update {tables.STG_METRICS} set cases_1 = -1 where dimension = 'all'")
+    con.close()
+    with pytest.raises(ValidationFailed):
+        tasks.validate(broken)
+    con = duckdb.connect(settings["db_path"], read_only=True)
+    recorded = con.execute(
+        "select status, validation_result, validation_detail "
+        "from published.pipeline_runs order by finished_at"
+    ).fetchall()
+    con.close()
+    (passed_status, passed, passed_detail), (failed_status, failed, failed_detail) = recorded
+    passed_detail, failed_detail = json.loads(passed_detail), json.loads(failed_detail)
+    assert (passed_status, passed, failed_status, failed) == ("published", "passed", "failed", "failed")
+    assert passed_detail["input"]["passed"] and "contacts_batch" in passed_detail["input"]["suites"]
+    assert passed_detail["output"]["passed"] and "metrics" in passed_detail["output"]["suites"]
+    assert "metrics.cases_1_not_negative" in failed_detail["output"]["failed"]
+    assert not failed_detail["output"]["passed"]
 
 
 def test_intervals_in_any_order_end_where_they_end_in_order(landing: Path, tmp_path: Path):
