@@ -74,7 +74,7 @@ def serve(con: duckdb.DuckDBPyConnection, directory: Path | str | None = None) -
         _write_database(con, names, result.database)
         for name in names:
             result.parquet[name] = directory / f"{name}.parquet"
-            _write_parquet(con, name, result.parquet[name])
+            write_parquet(con, f"{tables.PUBLISHED}.{name}", result.parquet[name])
         _write_manifest(directory, result)
     except (OSError, duckdb.Error) as exc:
         raise ServeError(
@@ -112,10 +112,11 @@ def _write_database(con: duckdb.DuckDBPyConnection, names: list[str], target: Pa
     _replace(temporary, target)
 
 
-def _write_parquet(con: duckdb.DuckDBPyConnection, name: str, target: Path) -> None:
+def write_parquet(con: duckdb.DuckDBPyConnection, relation: str, target: Path) -> None:
+    """Write a table or view (schema.name) to a Parquet file that readers see whole or not at all."""
     temporary = _temporary(target)
     con.execute(
-        f"copy (select * from {tables.PUBLISHED}.{name}) to $path (format parquet, compression zstd)",
+        f"copy (select * from {relation}) to $path (format parquet, compression zstd)",
         {"path": str(temporary)},
     )
     _replace(temporary, target)
