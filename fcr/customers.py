@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from fcr import sqlfiles, tables
+from fcr import quarantine, sqlfiles, tables
 from fcr.config import CUSTOMER_COLUMNS, Config
 from fcr.load import LoadResult, QuarantineThresholdError
 from fcr.read import FileLoadError, SourceFile, expand_paths, read_batches
@@ -75,28 +75,6 @@ def _stage(con: duckdb.DuckDBPyConnection, paths: list[Path], config: Config) ->
     return sources
 
 
-def _quarantine(con: duckdb.DuckDBPyConnection, sources: list[SourceFile], run_id: str) -> None:
-    con.execute(
-        f"create table if not exists {tables.QUARANTINE} (source_file varchar, source_line bigint, "
-        "rule varchar, detail varchar, raw_record varchar, run_id varchar)"
-    )
-    con.execute(
-        f"delete from {tables.QUARANTINE} where source_file in (select unnest($files::varchar[]))",
-        {"files": [str(s.path) for s in sources]},
-    )
-    con.execute(
-        f"insert into {tables.QUARANTINE} select source_file, source_line, quarantine_rule, "
-        f"quarantine_detail, raw_record, $run_id from {tables.CUSTOMERS_TYPED} "
-        "where quarantine_rule is not null",
-        {"run_id": run_id},
-    )
-    malformed = [
-        (str(s.path), m.line, "malformed_row", m.detail, m.text, run_id) for s in sources for m in s.malformed
-    ]
-    if malformed:
-        con.executemany(f"insert into {tables.QUARANTINE} values (?, ?, ?, ?, ?, ?)", malformed)
-
-
 def _merge(con: duckdb.DuckDBPyConnection) -> int:
     """Upsert the good rows: a re-delivered customer_id replaces the old row (latest file, then line)."""
     con.execute(
@@ -133,15 +111,11 @@ def load_customers(
     sqlfiles.build(con, "staging/stg_customers", tables.CUSTOMERS_TYPED, params)
     con.execute("begin transaction")
     try:
-        _quarantine(con, sources, run_id)
-        result.quarantine_by_rule = dict(
-            con.execute(
-                f"select rule, count(*) from {tables.QUARANTINE} "
-                "where run_id = $run_id and source_file in (select unnest($files::varchar[])) "
-                "group by rule order by count(*) desc, rule",
-                {"run_id": run_id, "files": result.files},
-            ).fetchall()
+        rows_sql = (
+            "select source_file, source_line, quarantine_rule, quarantine_detail, raw_record, $run_id "
+            f"from {tables.CUSTOMERS_TYPED} where quarantine_rule is not null"
         )
+        result.quarantine_by_rule = quarantine.replace_rows(con, sources, rows_sql, run_id)
         result.rows_quarantined = sum(result.quarantine_by_rule.values())
         share = result.rows_quarantined / result.rows_read if result.rows_read else 0.0
         if share > config.max_quarantine_share:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from fcr import sqlfiles, tables
+from fcr import quarantine, sqlfiles, tables
 from fcr.config import CONTACT_COLUMNS, Config
 from fcr.mapping import RULE_COLUMNS, map_batch
 from fcr.read import SourceFile, read_batches
@@ -76,15 +76,6 @@ def _stage_files(
     return sources, rows, excluded
 
 
-def _insert_malformed(con: duckdb.DuckDBPyConnection, sources: list[SourceFile], run_id: str) -> int:
-    rows = [
-        (str(s.path), m.line, "malformed_row", m.detail, m.text, run_id) for s in sources for m in s.malformed
-    ]
-    if rows:
-        con.executemany(f"insert into {tables.QUARANTINE} values (?, ?, ?, ?, ?, ?)", rows)
-    return len(rows)
-
-
 def _record_touched(con: duckdb.DuckDBPyConnection) -> None:
     """Remember whose cases the delivered rows can change: old and new versions' customers."""
     con.execute(f"create table if not exists {tables.TOUCHED} (customer_id varchar, interaction_key varchar)")
@@ -125,25 +116,8 @@ def load_files(
     con.execute(f"create table if not exists {tables.CONTACTS} as from {tables.LOAD_GOOD} limit 0")
     con.execute("begin transaction")
     try:
-        con.execute(
-            f"create table if not exists {tables.QUARANTINE} "
-            "(source_file varchar, source_line bigint, rule varchar, detail varchar, "
-            "raw_record varchar, run_id varchar)"
-        )
-        con.execute(
-            f"delete from {tables.QUARANTINE} where source_file in (select unnest($files::varchar[]))",
-            {"files": result.files},
-        )
-        sql = sqlfiles.read_sql("staging/quarantine_rows")
-        con.execute(f"insert into {tables.QUARANTINE} {sql}", {"run_id": run_id})
-        _insert_malformed(con, sources, run_id)
-        result.quarantine_by_rule = dict(
-            con.execute(
-                f"select rule, count(*) from {tables.QUARANTINE} where run_id = $run_id "
-                "group by rule order by count(*) desc, rule",
-                {"run_id": run_id},
-            ).fetchall()
-        )
+        rows_sql = sqlfiles.read_sql("staging/quarantine_rows")
+        result.quarantine_by_rule = quarantine.replace_rows(con, sources, rows_sql, run_id)
         result.rows_quarantined = sum(result.quarantine_by_rule.values())
         share = result.rows_quarantined / rows_read if rows_read else 0.0
         if share > config.max_quarantine_share:
