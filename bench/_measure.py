@@ -10,10 +10,13 @@ import time
 
 
 def measure(module: str, *args: str) -> dict:
-    """Run `python -m module args` in a child process; return its JSON result plus time and peak RSS."""
+    """Run `python -m module args` in a child process; return its JSON result plus time and peak RSS.
+
+    The child's progress and errors go straight to stderr, so a long step shows where it is.
+    """
     start = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-m", module, *args], check=True, capture_output=True, text=True
+        [sys.executable, "-m", module, *args], check=True, stdout=subprocess.PIPE, text=True
     ).stdout
     seconds = time.perf_counter() - start
     result = json.loads(out.strip().splitlines()[-1])

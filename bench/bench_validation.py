@@ -1,6 +1,7 @@
 """Validation cost: the suites on DataFrames (what fcr does) against GX on the DuckDB tables.
 
 .venv/bin/python -m bench.bench_validation --contacts 10000000 [--keep DIR]
+.venv/bin/python -m bench.bench_validation --db PATH   (a database `fcr run` built; it is modified)
 
 Builds a database with N generated contacts loaded and linked (no validation), then runs, each in
 its own process: the input and output suites as fcr runs them (pandas frames, hash chunks); the
@@ -16,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench._data import sample
 from bench._measure import finish, measure
 
 SQL_SUITES = {"contacts_batch": "raw.contacts", "metrics": "staging.metrics"}
@@ -115,17 +117,12 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--chunk-rows", type=int, default=2_000_000)
     parser.add_argument("--keep", type=Path, help="folder to keep the data and database in")
+    parser.add_argument("--db", type=Path, help="validate this database (built by fcr run) instead")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="fcr-bench-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    data = folder / f"contacts_{args.contacts}.parquet"
-    db = folder / f"validation_{args.contacts}.duckdb"
-    if not data.exists():
-        from fcr.generate import SampleSpec, write_sample
-
-        print(f"generating {args.contacts:,} contacts into {data} ...", flush=True)
-        write_sample(SampleSpec(contacts=args.contacts, days=args.days), data)
+    db = args.db or folder / f"validation_{args.contacts}.duckdb"
     if not db.exists():
+        data = sample(folder, args.contacts, args.days)
         print(f"loading and linking them into {db} ...", flush=True)
         prepared = measure("bench.bench_validation", "prepare", str(data), str(db))
         print(f"  {prepared['contacts']:,} contacts in {prepared['seconds']:.1f} s", flush=True)

@@ -8,6 +8,10 @@ import time
 from bench._measure import finish
 
 
+def _progress(message: str) -> None:
+    print(f"  {time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+
 def fcr_run(contacts: str, db: str, mode: str = "auto", memory_limit: str = "2GB") -> None:
     """A pipeline run through the package, as `fcr run` does it; mode 'full' forces a full recompute."""
     from fcr.config import build_config
@@ -15,7 +19,7 @@ def fcr_run(contacts: str, db: str, mode: str = "auto", memory_limit: str = "2GB
 
     config = build_config({"max_quarantine_share": 1.0, "memory_limit": memory_limit})
     start = time.perf_counter()
-    result = run([contacts], db, config, full=mode == "full")
+    result = run([contacts], db, config, full=mode == "full", progress=_progress)
     finish(
         {
             "seconds": round(time.perf_counter() - start, 2),
