@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from fcr import db, sqlfiles, tables
-from fcr.config import Config, LinkingConfig, format_duration
+from fcr.config import CANONICAL_CHANNELS, Config, LinkingConfig, format_duration
 
 
 def linking_params(config: Config, watermark: datetime, linking: LinkingConfig | None = None) -> dict:
@@ -25,6 +25,7 @@ def linking_params(config: Config, watermark: datetime, linking: LinkingConfig |
         "link_by": linking.link_by,
         "count_self_service": linking.count_self_service,
         "transfer_gap_seconds": None if gap is None else gap.total_seconds(),
+        "channels": sorted(CANONICAL_CHANNELS),
     }
 
 

@@ -17,9 +17,14 @@ counted as (
 case_totals as (
     select
         coalesce(sum(contact_count), 0) as case_contact_total,
-        count(*) as case_rows,
-        count(distinct case_id) as distinct_case_ids
+        count(*) as case_rows
     from cases
+),
+
+case_ids as (
+    -- a grouped count, which spills to disk at scale, where count(distinct) would not
+    select count(*) as distinct_case_ids
+    from (select case_id from cases group by case_id)
 ),
 
 final as (
@@ -27,9 +32,10 @@ final as (
         counted.counted_contacts,
         case_totals.case_contact_total,
         case_totals.case_rows,
-        case_totals.distinct_case_ids
+        case_ids.distinct_case_ids
     from counted
     cross join case_totals
+    cross join case_ids
 )
 
 select * from final

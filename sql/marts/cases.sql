@@ -1,11 +1,12 @@
 -- one row per case: a customer's chain of counted contacts about one problem, attributed to its first contact
 with
 
-case_contacts as (
+-- imports are scanned where they are used (not materialized): at 10M contacts a shared copy outgrows memory
+case_contacts as not materialized (
     select * from staging.delta_case_contacts
 ),
 
-contacts as (
+contacts as not materialized (
     select * from staging.delta_contacts
 ),
 
@@ -23,11 +24,19 @@ handed_over as (
 ),
 
 joined as (
+    -- only the columns the per-case aggregates read
     select
         case_contacts.case_id,
         case_contacts.contact_number,
+        case_contacts.customer_id,
         case_contacts.link_key,
-        contacts.*,
+        case_contacts.channel,
+        case_contacts.started_at,
+        case_contacts.ended_at,
+        contacts.wait_seconds,
+        contacts.handle_seconds,
+        contacts.hold_seconds,
+        contacts.transfers,
         not contacts.is_self_service or handed_over.interaction_key is not null as is_assisted
     from case_contacts
     inner join contacts using (contact_id)
@@ -40,12 +49,12 @@ per_case as (
         any_value(customer_id) as customer_id,
         any_value(link_key) as link_key,
         count(*) as contact_count,
-        count(distinct channel) as channel_count,
+        -- one bit per canonical channel: a fixed-size state that spills, unlike count(distinct) or string_agg
+        bit_or(1::bigint << (list_position($channels::varchar[], channel) - 1)) as channel_mask,
         min(started_at) as first_started_at,
         max(started_at) as last_started_at,
         arg_max(coalesce(ended_at, started_at), contact_number) as last_ended_at,
         arg_max(channel, contact_number) as last_channel,
-        string_agg(distinct channel, ',' order by channel) as channels_used,
         sum(coalesce(wait_seconds, 0)) as wait_seconds,
         sum(coalesce(handle_seconds, 0)) as handle_seconds,
         sum(coalesce(hold_seconds, 0)) as hold_seconds,
@@ -56,17 +65,33 @@ per_case as (
 ),
 
 first_contacts as (
-    select * from joined where contact_number = 1
+    select
+        case_contacts.case_id,
+        case_contacts.channel,
+        case_contacts.business_date,
+        case_contacts.is_self_service,
+        contacts.reason,
+        contacts.agent_id,
+        contacts.team,
+        contacts.queue,
+        contacts.agent_resolved,
+        contacts.survey_resolved,
+        contacts.survey_ces,
+        contacts.survey_csat
+    from case_contacts
+    inner join contacts using (contact_id)
+    where case_contacts.contact_number = 1
 ),
 
 first_channel_counts as (
     select
-        joined.case_id,
+        case_contacts.case_id,
         count(*) as first_channel_contact_count
-    from joined
-    inner join first_contacts using (case_id)
-    where joined.channel = first_contacts.channel
-    group by joined.case_id
+    from case_contacts
+    inner join first_contacts
+        on first_contacts.case_id = case_contacts.case_id
+        and first_contacts.channel = case_contacts.channel
+    group by case_contacts.case_id
 ),
 
 final as (
@@ -77,7 +102,12 @@ final as (
         per_case.link_key,
         first_contacts.channel as first_channel,
         per_case.last_channel,
-        per_case.channels_used,
+        array_to_string(
+            list_filter(
+                $channels::varchar[], lambda channel, i: (per_case.channel_mask >> (i - 1)) & 1 = 1
+            ),
+            ','
+        ) as channels_used,
         first_contacts.agent_id,
         first_contacts.team,
         first_contacts.queue,
@@ -86,12 +116,12 @@ final as (
         per_case.last_started_at,
         per_case.last_ended_at,
         per_case.contact_count,
-        per_case.channel_count,
+        bit_count(per_case.channel_mask)::bigint as channel_count,
         per_case.contact_count = 1 as is_fcr,
         per_case.contact_count <= 2 as is_resolved_within_2,
         per_case.contact_count <= 3 as is_resolved_within_3,
         first_channel_counts.first_channel_contact_count = 1 as is_same_channel_fcr,
-        per_case.channel_count > 1 as is_multi_channel,
+        bit_count(per_case.channel_mask) > 1 as is_multi_channel,
         first_contacts.is_self_service as is_self_service_start,
         first_contacts.is_self_service and not per_case.has_assisted_contact as is_contained,
         date_diff('second', per_case.first_started_at, per_case.last_ended_at)
