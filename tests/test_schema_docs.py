@@ -58,3 +58,15 @@ def test_every_sql_file_opens_with_one_comment_line_stating_its_grain():
     for path in (ROOT / "sql").rglob("*.sql"):
         first = path.read_text().splitlines()[0]
         assert first.startswith("-- one ") or first.startswith("-- offending"), path
+
+
+def test_sql_models_use_only_aggregates_that_spill_to_disk():
+    """count(distinct), string_agg and ordered aggregates hold their state in memory (DECISIONS.md)."""
+    import re
+
+    unspillable = re.compile(
+        r"count\s*\(\s*distinct|string_agg\s*\(|\b(?:list|array_agg|first|last)\s*\([^()]*\border by\b"
+    )
+    for path in (ROOT / "sql").rglob("*.sql"):
+        code = "\n".join(line.split("--")[0] for line in path.read_text().splitlines())
+        assert not unspillable.search(code), f"{path.relative_to(ROOT)}: {unspillable.search(code).group(0)}"
