@@ -19,6 +19,8 @@ PUBLISHED = {
     "published.case_contacts": "*",
     "published.metrics": "*",
     "published.fcr_sensitivity": "*",
+    "published.channel_flow": "*",
+    "published.reason_priority": "*",
 }
 
 
@@ -100,6 +102,23 @@ def test_a_daily_run_recomputes_only_what_it_touches(tmp_path: Path):
     scope = con.execute("select customer_id from staging.scope_customers").fetchall()
     con.close()
     assert scope == [("K5",)]
+
+
+def test_a_returning_customer_does_not_reopen_the_periods_of_cases_that_did_not_change(tmp_path: Path):
+    history = [
+        _row("old", "2026-01-05 09:00:00"),  # K1's January case: far outside the 7-day window
+        _row("recent", "2026-06-01 09:00:00"),
+        _row("other", "2026-06-01 10:00:00", customer="K2"),
+    ]
+    db = tmp_path / "db.duckdb"
+    run([str(write_contacts(tmp_path / "history.csv", history))], db, build_config({}))
+    day = write_contacts(tmp_path / "day.csv", [_row("new", "2026-06-02 09:00:00")])
+    run([str(day)], db, build_config({}))
+    con = duckdb.connect(str(db), read_only=True)
+    earliest = con.execute("select min(period_start)::varchar from staging.affected_periods").fetchall()
+    con.close()
+    # the watermark's move (May 31 to June 2) and K1's new case; its January case is untouched
+    assert earliest == [("2026-05-01",)]
 
 
 def test_provisional_periods_become_final_as_the_watermark_passes(tmp_path: Path):
