@@ -7,6 +7,7 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 
 def measure(module: str, *args: str) -> dict:
@@ -24,7 +25,19 @@ def measure(module: str, *args: str) -> dict:
     return result
 
 
+def peak_rss_mb() -> int:
+    """This process's own peak resident memory (VmHWM).
+
+    Not getrusage: Linux carries the parent's peak into ru_maxrss across fork and exec, so a child
+    of a parent that held a large table would report the parent's figure.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
 def finish(payload: dict) -> None:
     """Print the child's result as the last line, with its own peak memory."""
-    payload["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    payload["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(payload))
