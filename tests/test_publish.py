@@ -117,7 +117,8 @@ def test_a_good_run_records_what_each_stage_checked(run_log):
     assert detail["input"]["rows"]["contacts_batch"] == 2
     assert "metrics" in detail["output"]["suites"]
     assert detail["output"]["skipped"] == {
-        "cases_vs_previous_run": "no published run with these linking settings"
+        "cases_vs_previous_run": "no published run with these linking settings",
+        "channel_flow": "no rows to check",  # two one-contact cases: no channel hops to check
     }
 
 
