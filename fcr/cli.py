@@ -22,11 +22,12 @@ SERVE_DIR_HELP = "where the read-only copy for BI tools goes (default: <db stem>
 
 
 def _progress(message: str) -> None:
-    err.print(f"[dim]{datetime.now():%H:%M:%S}[/dim] {message}")
+    err.print(f"[dim]{datetime.now():%H:%M:%S}[/dim] {message}", soft_wrap=True)
 
 
 def _fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/bold red] {escape(message)}")
+    # soft_wrap: no line breaks inserted, so a file path in the message stays whole to copy
+    err.print(f"[bold red]error:[/bold red] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 
