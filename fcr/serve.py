@@ -3,12 +3,14 @@
 A BI tool reads the serving copy, never the pipeline's database, so it cannot lock the writer out
 and never sees a half-written table: every file is written under a temporary name, flushed to disk
 and renamed over the old one (os.replace). A reader that has the old file open keeps reading it.
+Temp files a failed or killed serve left behind are deleted when the next serve starts.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import time
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from fcr import tables
 SERVING_DATABASE = "fcr_published.duckdb"
 MANIFEST = "manifest.json"
 _READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+_TEMPORARY_NAME = re.compile(r"\..+\.(?P<pid>\d+)\.tmp(?:\.wal)?")
 
 
 class ServeError(RuntimeError):
@@ -69,6 +72,7 @@ def serve(con: duckdb.DuckDBPyConnection, directory: Path | str | None = None) -
     result = ServeResult(directory=directory, database=directory / SERVING_DATABASE)
     try:
         directory.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temporaries(directory)
         names = published_relations(con)
         result.rows = {name: _row_count(con, name) for name in names}
         _write_database(con, names, result.database)
@@ -86,6 +90,27 @@ def serve(con: duckdb.DuckDBPyConnection, directory: Path | str | None = None) -
 
 def _row_count(con: duckdb.DuckDBPyConnection, name: str) -> int:
     return con.execute(f"select count(*) from {tables.PUBLISHED}.{name}").fetchone()[0]
+
+
+def _remove_stale_temporaries(directory: Path) -> None:
+    """Delete temp files a failed or killed serve left behind, so they cannot pile up and fill the disk."""
+    for path in directory.iterdir():
+        match = _TEMPORARY_NAME.fullmatch(path.name)
+        if match and path.is_file() and not _is_other_live_process(int(match["pid"])):
+            path.unlink(missing_ok=True)
+
+
+def _is_other_live_process(pid: int) -> bool:
+    """Whether another running process has this pid (and may still be writing its temp file)."""
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:
+        pass  # it runs under another user
+    return True
 
 
 def _temporary(path: Path) -> Path:

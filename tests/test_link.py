@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from tests.conftest import cases_of
 
 
@@ -255,3 +257,26 @@ def test_custom_window(run_log):
         config={"linking": {"repeat_window": "24h"}},
     )
     assert cases_of(con) == [["a", "b"], ["c"]]
+
+
+@pytest.mark.parametrize("window_mode", ["rolling", "anchored"])
+def test_a_separator_inside_customer_or_reason_never_joins_two_cases(run_log, window_mode):
+    _, con = run_log(
+        [
+            c("a", "2026-01-01 09:00:00", customer="CUX\x1fx", reason="y"),
+            c("b", "2026-01-01 10:00:00", customer="CUX", reason="x\x1fy"),
+        ],
+        config={"linking": {"window_mode": window_mode}},
+    )
+    assert cases_of(con) == [["a"], ["b"]]
+
+
+def test_a_separator_inside_customer_or_interaction_never_joins_two_contacts(run_log):
+    _, con = run_log(
+        [
+            c("a", "2026-01-01 09:00:00", customer="A\x1fB", interaction_id="C"),
+            c("b", "2026-01-01 10:00:00", customer="A", interaction_id="B\x1fC"),
+        ]
+    )
+    assert cases_of(con) == [["a"], ["b"]]
+    assert con.execute("select count(*) from published.case_contacts").fetchone()[0] == 2

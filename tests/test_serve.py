@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import stat
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from fcr.cli import app
 from fcr.config import build_config
 from fcr.generate import SampleSpec, write_sample
 from fcr.pipeline import run
-from fcr.serve import MANIFEST, SERVING_DATABASE
+from fcr.serve import MANIFEST, SERVING_DATABASE, serve
 from tests.conftest import write_contacts
 
 ROWS = [
@@ -71,6 +72,38 @@ def test_serve_dir_option_and_config(tmp_path: Path):
         [str(csv)], tmp_path / "z.duckdb", build_config({"serving": {"dir": str(tmp_path / "z")}})
     )
     assert configured.serving.directory == tmp_path / "z"
+
+
+def test_serve_first_removes_temp_files_a_failed_or_killed_serve_left(tmp_path: Path):
+    directory = tmp_path / "serving"
+    directory.mkdir()
+    dead = 99999999  # above Linux's pid_max: no process has this pid
+    stale = [
+        f".{SERVING_DATABASE}.{dead}.tmp",
+        f".{SERVING_DATABASE}.{dead}.tmp.wal",
+        f".cases.parquet.{dead}.tmp",
+        f".{MANIFEST}.{dead}.tmp",
+        f".metrics.parquet.{10**12}.tmp",  # not even a possible pid
+        f".dropped_table.parquet.{os.getpid()}.tmp",  # this process's own, from an earlier serve
+    ]
+    kept = [
+        f".cases.parquet.{os.getppid()}.tmp",  # a live process may still be writing it
+        "notes.txt",
+        "cases.parquet.1.tmp",
+        ".cases.parquet.tmp",
+        ".cases.parquet.x1.tmp",
+    ]
+    for name in stale + kept:
+        (directory / name).write_text("left over")
+    (directory / stale[0]).chmod(stat.S_IRUSR)  # killed after marking read-only, before the rename
+    con = duckdb.connect(str(tmp_path / "fcr.duckdb"))
+    con.execute("create schema published; create table published.cases as select 'a' as case_id")
+
+    serve(con, directory)
+
+    assert sorted(p.name for p in directory.iterdir()) == sorted(
+        [SERVING_DATABASE, MANIFEST, "cases.parquet", *kept]
+    )
 
 
 def _poll(directory: str, stop, results) -> None:

@@ -24,11 +24,12 @@ keyed as (
 ),
 
 grouped as (
+    -- the customer id is length-prefixed, so no customer and link key pair can spell another pair's group
     select
         keyed.*,
         case
             when is_ticket_linked then 'ticket:' || ticket_id
-            else 'window:' || customer_id || chr(31) || link_key
+            else 'window:' || length(customer_id) || ':' || customer_id || link_key
         end as link_group
     from keyed
 ),
