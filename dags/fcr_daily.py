@@ -57,12 +57,14 @@ def _path_param(description: str) -> Param:
 
 def _fail_fast(step: Callable[..., Any], *args: Any) -> Any:
     """Call an fcr.tasks step: errors a retry cannot fix fail at once; others are retried."""
-    from fcr.tasks import PERMANENT_ERRORS
+    from fcr.pipeline import is_permanent
 
     try:
         return step(*args)
-    except PERMANENT_ERRORS as exc:
-        raise AirflowFailException(str(exc)) from exc
+    except Exception as exc:
+        if is_permanent(exc):
+            raise AirflowFailException(str(exc)) from exc
+        raise
 
 
 def pipeline_step(name: str, doc: str) -> Callable[[Any], Any]:
@@ -122,11 +124,13 @@ def fcr_daily():
         files: list[str],
         data_interval_start: datetime | None = None,
         data_interval_end: datetime | None = None,
+        run_id: str | None = None,
     ) -> dict:
-        """Start the run: load the interval's files into raw.contacts, bad rows to raw.quarantine."""
+        """Start the run: take the database, load the interval's files, bad rows to raw.quarantine."""
         from fcr import tasks
 
-        return _fail_fast(tasks.load, settings, files, data_interval_start, data_interval_end)
+        owner = f"fcr_daily/{run_id}"
+        return _fail_fast(tasks.load, settings, files, data_interval_start, data_interval_end, owner)
 
     @task(pool=DUCKDB_POOL, outlets=[PUBLISHED_METRICS])
     def publish(run: dict, *, outlet_events=None) -> dict:

@@ -49,13 +49,10 @@ def _run(
     full: bool = False,
     customers: list[str] | None = None,
     serve_dir: Path | None = None,
+    force_as_of: bool = False,
 ) -> None:
-    from fcr.load import QuarantineThresholdError
-    from fcr.pipeline import run
-    from fcr.read import FileLoadError
+    from fcr.pipeline import EXPECTED_ERRORS, run
     from fcr.report import print_summary
-    from fcr.serve import ServeError
-    from fcr.validate import ValidationFailed
 
     try:
         config = load_config(config_path)
@@ -68,8 +65,9 @@ def _run(
             full=full,
             customers=customers,
             serve_dir=serve_dir,
+            force_as_of=force_as_of,
         )
-    except (ConfigError, FileLoadError, QuarantineThresholdError, ValidationFailed, ServeError) as exc:
+    except EXPECTED_ERRORS as exc:
         _fail(str(exc))
     print_summary(result, out)
 
@@ -88,9 +86,18 @@ def run_command(
         ),
     ] = None,
     serve_dir: Annotated[Path | None, typer.Option("--serve-dir", help=SERVE_DIR_HELP)] = None,
+    force_as_of: Annotated[
+        bool,
+        typer.Option(
+            "--force-as-of", help="accept an --as-of further past the latest contact than as_of_tolerance"
+        ),
+    ] = False,
 ) -> None:
-    """Load contact files, link them into cases, compute, validate and publish metrics."""
-    _run(contacts, db, config, as_of, full, customers, serve_dir)
+    """Load contact files, link them into cases, compute, validate and publish metrics.
+
+    With --full, --as-of sets the watermark exactly, even back from the last run's (recorded in the run log).
+    """
+    _run(contacts, db, config, as_of, full, customers, serve_dir, force_as_of)
 
 
 @app.command()

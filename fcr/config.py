@@ -80,6 +80,7 @@ CONTACT_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 CUSTOMER_COLUMNS = ("customer_id", "segment", "lifetime_value", "churned_at")
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)\s*$", re.IGNORECASE)
+_MEMORY = re.compile(r"^\s*(\d+(\.\d+)?\s*([KMGT]i?B|B)|\d+(\.\d+)?\s*%)\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -188,6 +189,7 @@ class ValidationConfig(_Strict):
 
     earliest_started_at: datetime = datetime(1990, 1, 1, tzinfo=UTC)
     future_tolerance: Duration = timedelta(days=1)
+    as_of_tolerance: Duration = timedelta(days=31)  # how far --as-of may pass the latest contact
     max_case_drop_share: float = Field(default=0.1, ge=0, le=1)
     case_drop_min_cases: int = Field(default=100, ge=0)
     chunk_rows: int = Field(default=2_000_000, gt=0)
@@ -324,6 +326,7 @@ class Config(_Strict):
     )
     max_quarantine_share: float = Field(default=0.01, ge=0, le=1)
     memory_limit: str = "2GB"
+    run_lease_timeout: Duration = timedelta(hours=2)
     csv: CsvConfig = Field(default_factory=CsvConfig)
     linking: LinkingConfig = Field(default_factory=LinkingConfig)
     costs: CostsConfig = Field(default_factory=CostsConfig)
@@ -332,6 +335,13 @@ class Config(_Strict):
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     serving: ServingConfig = Field(default_factory=ServingConfig)
     scorecard: ScorecardConfig = Field(default_factory=ScorecardConfig)
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory_size(cls, value: str) -> str:
+        if not _MEMORY.match(value):
+            raise ValueError(f"{value!r} is not a memory size; write e.g. '2GB', '512MB', '4GiB' or '50%'")
+        return value
 
     @field_validator("source_timezone", "business_timezone")
     @classmethod

@@ -126,7 +126,10 @@ def load_customers(
                 f"{config.max_quarantine_share:.2%}. Nothing was published. Inspect them in "
                 f"{tables.QUARANTINE} (run_id '{run_id}'), fix the file, or raise max_quarantine_share.",
                 LoadResult(
-                    result.files, result.rows_read, result.rows_quarantined, 0, result.quarantine_by_rule
+                    files=result.files,
+                    rows_read=result.rows_read,
+                    rows_quarantined=result.rows_quarantined,
+                    quarantine_by_rule=result.quarantine_by_rule,
                 ),
             )
         result.customers_delivered = _merge(con)

@@ -15,6 +15,11 @@ import duckdb
 
 from fcr import db, sqlfiles, tables
 from fcr.config import Config
+from fcr.runlog import last_published
+
+BUILDING = "building"  # a transform is changing the staged state
+BUILT = "built"  # the staged state is complete, not yet published
+PUBLISHED = "published"  # the staged state equals the published tables
 
 
 @dataclass(frozen=True)
@@ -41,20 +46,86 @@ def definition_fingerprint(config: Config) -> str:
 
 
 def plan_scope(con: duckdb.DuckDBPyConnection, config: Config, force_full: bool = False) -> Scope:
-    """Full when asked, on a new database, after a failed run, or when a linking setting changed."""
+    """Full on a new database, when asked, when the staged state cannot be trusted or a definition changed."""
+    state = build_state(con)
+    if state is None or not db.table_exists(con, tables.STG_CASES):
+        return Scope(True, None, "first run on this database")
     if force_full:
         return Scope(True, None, "a full recompute was asked for")
-    if not (db.table_exists(con, tables.PIPELINE_RUNS) and db.table_exists(con, tables.STG_CASES)):
-        return Scope(True, None, "first run on this database")
-    last = con.execute(
-        f"select status, as_of, linking_settings from {tables.PIPELINE_RUNS} "
-        "order by finished_at desc limit 1"
-    ).fetchall()
-    if not last or last[0][0] != "published":
-        return Scope(True, None, "the last run did not publish")
-    if last[0][2] != definition_fingerprint(config):
+    if state != PUBLISHED:
+        why = "was interrupted while transforming" if state == BUILDING else "did not publish"
+        return Scope(True, None, f"the last run {why}: rebuilding everything")
+    previous_watermark, fingerprint = last_published(con)
+    if fingerprint is None:
+        return Scope(True, None, "no run has published yet: rebuilding everything")
+    if fingerprint != definition_fingerprint(config):
         return Scope(True, None, "linking settings changed since the last run: rebuilding every case")
-    return Scope(False, last[0][1], "incremental: rebuilding the customers and periods new data touches")
+    reason = "incremental: rebuilding the customers and periods new data touches"
+    return Scope(False, previous_watermark, reason)
+
+
+def build_state(con: duckdb.DuckDBPyConnection) -> str | None:
+    """building, built or published: how far the run that last wrote the staged state got (None: never)."""
+    if not db.table_exists(con, tables.STG_BUILT_BY):
+        return None
+    columns = {r[0] for r in con.execute(f"describe {tables.STG_BUILT_BY}").fetchall()}
+    if "status" not in columns:
+        return BUILDING  # written before runs recorded how far they got: trust nothing
+    row = con.execute(f"select status from {tables.STG_BUILT_BY}").fetchone()
+    return row[0] if row else BUILDING
+
+
+def staged_by(con: duckdb.DuckDBPyConnection) -> tuple[str | None, str | None]:
+    """The run whose outputs the staging tables hold, and how far it got."""
+    if build_state(con) is None:
+        return None, None
+    row = con.execute(f"select run_id, status from {tables.STG_BUILT_BY}").fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def set_build_state(con: duckdb.DuckDBPyConnection, run_id: str, status: str) -> None:
+    """Record how far the run got with the staged state (committed with the caller's transaction)."""
+    con.execute(
+        f"create or replace table {tables.STG_BUILT_BY} as select $run_id as run_id, $status as status",
+        {"run_id": run_id, "status": status},
+    )
+
+
+def ensure_touched(con: duckdb.DuckDBPyConnection) -> None:
+    """raw.touched: whose cases loads changed since they were last published, and which load did it."""
+    con.execute(
+        f"create table if not exists {tables.TOUCHED} "
+        "(customer_id varchar, interaction_key varchar, run_id varchar)"
+    )
+    con.execute(f"alter table {tables.TOUCHED} add column if not exists run_id varchar")
+
+
+def record_touched(con: duckdb.DuckDBPyConnection, source: str, run_id: str) -> None:
+    """Remember the customers and anonymous interactions of the contacts in `source` as changed by run_id."""
+    ensure_touched(con)
+    con.execute(
+        f"insert into {tables.TOUCHED} select distinct customer_id, "
+        f"interaction_key(customer_id, interaction_id, contact_id), $run_id from {source}",
+        {"run_id": run_id},
+    )
+
+
+def consume_touched(con: duckdb.DuckDBPyConnection) -> None:
+    """Note which loads' changes this transform takes in, so its publish forgets those and no others."""
+    ensure_touched(con)
+    con.execute(
+        f"create or replace table {tables.CONSUMED_LOADS} as "
+        f"select distinct coalesce(run_id, '') as run_id from {tables.TOUCHED}"
+    )
+
+
+def forget_consumed(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the touched entries the published transform took in; later loads' entries stay."""
+    ensure_touched(con)
+    con.execute(
+        f"delete from {tables.TOUCHED} "
+        f"where coalesce(run_id, '') in (select run_id from {tables.CONSUMED_LOADS})"
+    )
 
 
 def scope_params(scope: Scope, watermark: datetime) -> dict:
@@ -68,7 +139,6 @@ def prepare(con: duckdb.DuckDBPyConnection, scope: Scope, params: dict) -> None:
         con.execute(f"create or replace table {tables.SCOPE_CUSTOMERS} (customer_id varchar)")
         con.execute(f"create or replace table {tables.SCOPE_ANONYMOUS} (interaction_key varchar)")
         return
-    con.execute(f"create table if not exists {tables.TOUCHED} (customer_id varchar, interaction_key varchar)")
     sqlfiles.build(con, "intermediate/int_scope_customers", tables.SCOPE_CUSTOMERS, params)
     sqlfiles.build(con, "intermediate/int_scope_anonymous", tables.SCOPE_ANONYMOUS, params)
 
@@ -124,9 +194,3 @@ def merge_metrics(con: duckdb.DuckDBPyConnection, scope: Scope) -> None:
         "where p.grain = m.grain and p.period_start = m.period_start)"
     )
     con.execute(f"insert into {tables.STG_METRICS} by name select * from {tables.DELTA_METRICS}")
-
-
-def clear_touched(con: duckdb.DuckDBPyConnection) -> None:
-    """Forget the touched customers once their changes are published."""
-    con.execute(f"create table if not exists {tables.TOUCHED} (customer_id varchar, interaction_key varchar)")
-    con.execute(f"delete from {tables.TOUCHED}")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from fcr import quarantine, sqlfiles, tables
+from fcr import incremental, quarantine, sqlfiles, tables
 from fcr.config import CONTACT_COLUMNS, Config
 from fcr.mapping import RULE_COLUMNS, map_batch
 from fcr.read import SourceFile, read_batches
@@ -32,6 +33,7 @@ class LoadResult:
     rows_quarantined: int = 0
     contacts_delivered: int = 0
     quarantine_by_rule: dict[str, int] = field(default_factory=dict)
+    files_skipped: list[str] = field(default_factory=list)  # same content as a file loaded before
 
 
 def _create_batch_table(con: duckdb.DuckDBPyConnection) -> None:
@@ -76,15 +78,53 @@ def _stage_files(
     return sources, rows, excluded
 
 
-def _record_touched(con: duckdb.DuckDBPyConnection) -> None:
+def _record_touched(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     """Remember whose cases the delivered rows can change: old and new versions' customers."""
-    con.execute(f"create table if not exists {tables.TOUCHED} (customer_id varchar, interaction_key varchar)")
     replaced = f"{tables.CONTACTS} where contact_id in (select contact_id from {tables.LOAD_GOOD})"
     for source in (replaced, tables.LOAD_GOOD):
-        con.execute(
-            f"insert into {tables.TOUCHED} select distinct customer_id, "
-            f"interaction_key(customer_id, interaction_id, contact_id) from {source}"
-        )
+        incremental.record_touched(con, source, run_id)
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of the file's bytes: the same content under any name or path is the same delivery."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _ensure_loaded_files(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        f"create table if not exists {tables.LOADED_FILES} (sha256 varchar primary key, "
+        "source_file varchar, run_id varchar, loaded_at timestamptz)"
+    )
+
+
+def _new_deliveries(
+    con: duckdb.DuckDBPyConnection, paths: list[Path], on_progress: Callable[[str], None]
+) -> tuple[dict[Path, str], list[str]]:
+    """Files whose content was never loaded (resolved path -> sha256, each content once), and the skipped."""
+    _ensure_loaded_files(con)
+    fresh: dict[Path, str] = {}
+    skipped: list[str] = []
+    for path in paths:
+        digest = file_digest(path)
+        earlier = con.execute(
+            f"select source_file, run_id from {tables.LOADED_FILES} where sha256 = $digest",
+            {"digest": digest},
+        ).fetchone()
+        if earlier is None and digest not in fresh.values():
+            fresh[path.resolve()] = digest
+            continue
+        skipped.append(str(path))
+        where = f"{earlier[0]} by run {earlier[1]}" if earlier else "earlier in this run"
+        on_progress(f"skipped {path}: the same content was already loaded ({where})")
+    return fresh, skipped
+
+
+def _record_loaded(
+    con: duckdb.DuckDBPyConnection, sources: list[SourceFile], digests: dict[Path, str], run_id: str
+) -> None:
+    rows = [(digests[s.path], str(s.path), run_id) for s in sources]
+    con.executemany(f"insert or replace into {tables.LOADED_FILES} values (?, ?, ?, current_timestamp)", rows)
 
 
 def load_files(
@@ -94,8 +134,16 @@ def load_files(
     run_id: str,
     on_progress: Callable[[str], None] = lambda _: None,
 ) -> LoadResult:
-    """Load files into raw.contacts; bad rows go to raw.quarantine with file, line and rule."""
-    sources, rows_read, rows_excluded = _stage_files(con, paths, config, on_progress)
+    """Load files into raw.contacts; bad rows go to raw.quarantine with file, line and rule.
+
+    A file whose content was loaded before (under any path) is skipped, so re-loading an old
+    file never reverts contacts a later delivery corrected.
+    """
+    digests, skipped = _new_deliveries(con, paths, on_progress)
+    result = LoadResult(files_skipped=skipped)
+    if not digests:
+        return result
+    sources, rows_read, rows_excluded = _stage_files(con, list(digests), config, on_progress)
     _register_channel_map(con, config)
     params = {
         "source_tz": config.source_timezone,
@@ -106,14 +154,14 @@ def load_files(
         "run_id": run_id,
     }
     sqlfiles.build(con, "staging/stg_contacts", tables.LOAD_TYPED, params)
-    result = LoadResult(
-        files=[str(s.path) for s in sources], rows_read=rows_read, rows_excluded=rows_excluded
-    )
+    result.files = [str(s.path) for s in sources]
+    result.rows_read, result.rows_excluded = rows_read, rows_excluded
 
     sqlfiles.build(con, "staging/contacts_delivery", tables.LOAD_GOOD)
     # Created outside the transaction: DuckDB 2.0.0 loses sight of rows appended in the same
     # transaction to a table created empty by CTAS ("as ... limit 0").
     con.execute(f"create table if not exists {tables.CONTACTS} as from {tables.LOAD_GOOD} limit 0")
+    incremental.ensure_touched(con)
     con.execute("begin transaction")
     try:
         rows_sql = sqlfiles.read_sql("staging/quarantine_rows")
@@ -130,12 +178,13 @@ def load_files(
                 f"where run_id = '{run_id}'; fix the files, or raise max_quarantine_share.",
                 result,
             )
-        _record_touched(con)
+        _record_touched(con, run_id)
         con.execute(
             f"delete from {tables.CONTACTS} where contact_id in (select contact_id from {tables.LOAD_GOOD})"
         )
         con.execute(f"insert into {tables.CONTACTS} by name select * from {tables.LOAD_GOOD}")
         result.contacts_delivered = con.execute(f"select count(*) from {tables.LOAD_GOOD}").fetchone()[0]
+        _record_loaded(con, sources, digests, run_id)
         con.execute("commit")
     except QuarantineThresholdError:
         raise

@@ -1,80 +1,47 @@
-"""Swap validated staging tables into the published schema in one transaction, and record runs."""
+"""Swap validated staging tables into the published schema, with the run's log row, in one transaction."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
-from datetime import datetime
-
 import duckdb
 
-from fcr import db, sqlfiles, tables
-from fcr.incremental import clear_touched
+from fcr import incremental, lease, runlog, sqlfiles, tables
 
 
-@dataclass
-class RunRecord:
-    """One row of published.pipeline_runs."""
+class StagingReplaced(RuntimeError):
+    """The staging tables are not this run's finished outputs: another run rebuilt them, or it stopped."""
 
-    run_id: str
-    started_at: datetime
-    finished_at: datetime
-    status: str  # published | failed
-    data_interval_start: datetime | None
-    data_interval_end: datetime | None
-    as_of: datetime | None
-    rows_read: int
-    rows_excluded: int
-    rows_quarantined: int
-    contacts: int
-    cases: int
-    metrics_rows: int
-    validation_result: str  # passed | failed | not run
-    message: str
-    linking_settings: str
-    duration_seconds: float
-    validation_detail: str  # JSON: per stage, the suites run, rows checked and failed expectations
+    permanent = True
 
 
-def publish(con: duckdb.DuckDBPyConnection) -> None:
-    """Replace every published table with its staged copy atomically; readers see old or new."""
+def check_staged_by(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """Refuse to validate or publish staging tables that are not this run's completed transform."""
+    built_by, status = incremental.staged_by(con)
+    if built_by == run_id and status == incremental.BUILT:
+        return
+    found = f"the outputs of run {built_by} ({status})" if built_by else "no run's outputs"
+    raise StagingReplaced(
+        f"the staging tables hold {found}, not the finished transform of {run_id}: another run "
+        "transformed in between, or this run's transform did not finish. Run the transform again."
+    )
+
+
+def publish(con: duckdb.DuckDBPyConnection, record: runlog.RunRecord) -> None:
+    """Replace every published table with its staged copy and write the run's row, atomically.
+
+    Readers see the old tables or the new ones; a kill at any point leaves either the old tables
+    with the run still `running`, or the new tables with the run `published`, never a mix.
+    """
     con.execute("begin transaction")
     try:
+        check_staged_by(con, record.run_id)
         for staged, published in tables.PUBLISH_MAP.items():
             con.execute(f"create or replace table {published} as select * from {staged}")
         sqlfiles.execute(con, "marts/metric_rates")
-        clear_touched(con)
+        incremental.forget_consumed(con)
+        incremental.set_build_state(con, record.run_id, incremental.PUBLISHED)
+        runlog.write(con, record)
+        lease.release(con, record.run_id)
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
-
-
-def record_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
-    """Append the run to published.pipeline_runs (kept for failed runs too)."""
-    con.execute(
-        f"""create table if not exists {tables.PIPELINE_RUNS} (
-            run_id varchar, started_at timestamptz, finished_at timestamptz, status varchar,
-            data_interval_start timestamptz, data_interval_end timestamptz, as_of timestamptz,
-            rows_read bigint, rows_excluded bigint, rows_quarantined bigint, contacts bigint, cases bigint,
-            metrics_rows bigint, validation_result varchar, message varchar,
-            linking_settings varchar, duration_seconds double, validation_detail varchar)"""
-    )
-    con.execute(f"alter table {tables.PIPELINE_RUNS} add column if not exists validation_detail varchar")
-    values = asdict(record)
-    columns = ", ".join(values)
-    placeholders = ", ".join(f"${k}" for k in values)
-    con.execute(f"insert into {tables.PIPELINE_RUNS} ({columns}) values ({placeholders})", values)
-
-
-def last_published(con: duckdb.DuckDBPyConnection) -> tuple[datetime | None, dict | None]:
-    """The watermark and linking settings of the last successful run, if any."""
-    if not db.table_exists(con, tables.PIPELINE_RUNS):
-        return None, None
-    row = con.execute(
-        f"select as_of, linking_settings from {tables.PIPELINE_RUNS} "
-        "where status = 'published' order by finished_at desc limit 1"
-    ).fetchone()
-    if row is None:
-        return None, None
-    return row[0], json.loads(row[1])

@@ -12,6 +12,8 @@ LOAD_BATCH = f"{RAW}.load_batch"  # scratch: the batch being loaded
 CUSTOMERS = f"{RAW}.customers"  # optional customers file(s), kept across runs
 CUSTOMERS_BATCH = f"{RAW}.customers_batch"  # scratch: the customers batch being loaded
 VALIDATED_FILES = f"{RAW}.validated_files"  # loaded files whose rows passed the input suites
+LOADED_FILES = f"{RAW}.loaded_files"  # content hash of every file loaded: a file is loaded once
+RUN_LEASE = f"{RAW}.run_lease"  # the run that holds the database from load to publish
 
 # staging: the full computed state, kept across runs, validated, then published
 STG_CONTACTS = f"{STAGING}.contacts"
@@ -20,7 +22,8 @@ STG_CASES = f"{STAGING}.cases"
 STG_METRICS = f"{STAGING}.metrics"
 STG_CHANNEL_FLOW = f"{STAGING}.channel_flow"
 STG_REASON_PRIORITY = f"{STAGING}.reason_priority"
-STG_BUILT_BY = f"{STAGING}.built_by"  # the run whose outputs the staging tables hold
+STG_BUILT_BY = f"{STAGING}.built_by"  # the run whose outputs the staging tables hold, and how far it got
+CONSUMED_LOADS = f"{STAGING}.consumed_loads"  # the loads whose touched entries the staged state took in
 STG_SENSITIVITY_CASES = f"{STAGING}.sensitivity_cases"
 STG_FCR_SENSITIVITY = f"{STAGING}.fcr_sensitivity"
 STG_METRIC_RATES = f"{STAGING}.metric_rates"  # view: published.metric_rates over the staged metrics

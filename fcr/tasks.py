@@ -12,35 +12,20 @@ read them refuse another run's outputs instead of validating or publishing them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from fcr import db, landing, pipeline, tables
-from fcr.config import Config, ConfigError, load_config
+from fcr import db, landing, lease, pipeline, runlog
+from fcr.config import Config, load_config
 from fcr.export import export_published
-from fcr.load import LoadResult, QuarantineThresholdError
-from fcr.read import FileLoadError
+from fcr.load import LoadResult
 from fcr.validate import ValidationFailed, ValidationReport
 
 Run = dict[str, Any]
-
-
-class StagingReplaced(RuntimeError):
-    """Another run rebuilt the staging tables between this run's transform and a later step."""
-
-
-# Bad data, config or outputs, or staging lost to another run: a retry cannot help, so fail at once.
-PERMANENT_ERRORS: tuple[type[Exception], ...] = (
-    ConfigError,
-    FileLoadError,
-    QuarantineThresholdError,
-    ValidationFailed,
-    StagingReplaced,
-)
 
 
 def resolve_settings(
@@ -62,10 +47,18 @@ def landed_files(settings: Mapping[str, Any], start: datetime, end: datetime) ->
     return found.paths, (found.describe_missing() if found.missing else None)
 
 
-def load(settings: Mapping[str, Any], files: list[str], start: datetime, end: datetime) -> Run:
-    """Start the run for the interval (start, end]: load its files into raw.contacts."""
+def load(
+    settings: Mapping[str, Any], files: list[str], start: datetime, end: datetime, owner: str | None = None
+) -> Run:
+    """Start the run for the interval (start, end]: take the database, load its files into raw.contacts.
+
+    owner names the scheduler run the tasks belong to: its retries keep the database, others wait
+    (default: a run of its own).
+    """
+    run_id = pipeline.new_run_id()
     run: Run = {
-        "run_id": pipeline.new_run_id(),
+        "run_id": run_id,
+        "owner": owner or f"manual/{run_id}",
         "started_at": datetime.now(UTC).isoformat(),
         "db_path": str(settings["db_path"]),
         "config_path": settings.get("config_path"),
@@ -78,7 +71,7 @@ def load(settings: Mapping[str, Any], files: list[str], start: datetime, end: da
         "validation_detail": {},
     }
     config = load_config(run["config_path"])
-    with _step(run, config) as con:
+    with _step(run, config, first=True) as con:
         result = pipeline.step_load(con, run["files"], config, run["run_id"])
         run.update(
             rows_read=result.rows_read,
@@ -102,31 +95,28 @@ def transform(run: Run) -> Run:
     """Link contacts into cases and compute metrics up to the interval's end (never backwards)."""
     run, config = dict(run), load_config(run["config_path"])
     with _step(run, config) as con:
-        watermark = pipeline.resolve_watermark(con, datetime.fromisoformat(run["data_interval_end"]))
+        end = datetime.fromisoformat(run["data_interval_end"])
+        # the interval's end comes from the scheduler, not from a person typing it: always accepted
+        watermark, _ = pipeline.resolve_watermark(con, end, config, force=True)
         run["watermark"] = watermark.isoformat()
-        run["counts"] = pipeline.step_transform(con, config, watermark)
-        con.execute(
-            f"create or replace table {tables.STG_BUILT_BY} as select $run_id as run_id",
-            {"run_id": run["run_id"]},
-        )
+        run["counts"] = pipeline.step_transform(con, config, watermark, run["run_id"])
     return run
 
 
 def validate(run: Run) -> Run:
     """Audit the staged outputs; a failed check stops the run before anything is published."""
     run, config = dict(run), load_config(run["config_path"])
-    with _step(run, config, staged=True) as con:
-        _audit(run, lambda: pipeline.step_validate(con, config))
+    with _step(run, config) as con:
+        _audit(run, lambda: pipeline.step_validate(con, config, run["run_id"]))
         run["validation"] = "passed"
     return run
 
 
 def publish(run: Run) -> Run:
-    """Swap the validated outputs into the published schema and record the run."""
+    """Swap the validated outputs into the published schema with the run's log row, in one transaction."""
     run, config = dict(run), load_config(run["config_path"])
-    with _step(run, config, staged=True) as con:
-        pipeline.step_publish(con)
-        _record(con, run, config, "published", "ok")
+    with _step(run, config) as con:
+        pipeline.step_publish(con, _record(run, config, runlog.PUBLISHED, "ok"))
     return run
 
 
@@ -158,18 +148,32 @@ def export(db_path: str, export_dir: str) -> dict[str, str]:
 
 
 @contextmanager
-def _step(run: Run, config: Config, staged: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection for one step (that reads this run's staging tables, if staged).
+def _step(run: Run, config: Config, first: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection for one step of a run that holds the database (the first step takes it).
 
-    A failure is recorded as a failed run before it propagates.
+    A failure is logged: a permanent one fails the run and frees the database; a transient one
+    leaves both to the retry.
     """
-    con = db.connect(run["db_path"], memory_limit=config.memory_limit)
+    con = pipeline.connect(run["db_path"], config)
     try:
-        if staged:
-            _check_staged_by(con, run["run_id"])
+        if first:
+            holder = lease.Holder(run["run_id"], run["owner"])
+            pipeline.start(con, holder, config, _record(run, config, runlog.RUNNING, ""))
+        else:
+            lease.hold(con, run["run_id"])
         yield con
+    except lease.DatabaseBusy:
+        raise
     except Exception as exc:
-        _record(con, run, config, "failed", str(exc))
+        clear = db.explain(exc, run["db_path"]) if isinstance(exc, duckdb.Error | OSError) else None
+        error = clear or exc
+        with suppress(duckdb.Error, OSError):
+            if pipeline.is_permanent(error) and not isinstance(error, lease.LeaseLost):
+                pipeline.fail(con, _record(run, config, runlog.FAILED, str(error)))
+            elif not isinstance(error, lease.LeaseLost):
+                runlog.write(con, _record(run, config, runlog.RUNNING, f"retrying after: {error}"))
+        if clear is not None:
+            raise clear from exc
         raise
     finally:
         con.close()
@@ -188,17 +192,8 @@ def _audit(run: Run, check: Callable[[], ValidationReport]) -> None:
             run["validation_detail"] = {**run.get("validation_detail", {}), report.stage: report.summary()}
 
 
-def _check_staged_by(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
-    built_by = con.execute(f"select run_id from {tables.STG_BUILT_BY}").fetchone()[0]
-    if built_by != run_id:
-        raise StagingReplaced(
-            f"the staging tables hold the outputs of run {built_by}, not of {run_id}: another run of the "
-            "DAG transformed in between. Run one DAG run at a time (backfills with --max-active-runs 1) "
-            "and clear this run from its transform task."
-        )
-
-
-def _record(con: duckdb.DuckDBPyConnection, run: Run, config: Config, status: str, message: str) -> None:
+def _record(run: Run, config: Config, status: str, message: str) -> runlog.RunRecord:
+    """The run's log row from the state the tasks pass along."""
     started = datetime.fromisoformat(run["started_at"])
     watermark = run.get("watermark")
     result = pipeline.RunResult(
@@ -215,10 +210,9 @@ def _record(con: duckdb.DuckDBPyConnection, run: Run, config: Config, status: st
         counts=run["counts"],
         validation=run["validation"],
         validation_detail=run.get("validation_detail", {}),
-        duration_seconds=(datetime.now(UTC) - started).total_seconds(),
     )
     interval = (
         datetime.fromisoformat(run["data_interval_start"]),
         datetime.fromisoformat(run["data_interval_end"]),
     )
-    pipeline.record(con, result, config, started, status, message, interval)
+    return pipeline.run_record(result, config, started, status, message, interval)

@@ -22,7 +22,7 @@ import duckdb
 from fcr import sqlfiles, tables
 from fcr.config import CANONICAL_CHANNELS, Config
 from fcr.incremental import definition_fingerprint
-from fcr.publish import last_published
+from fcr.runlog import last_published
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
 INPUT = "input"
@@ -204,7 +204,9 @@ def validate_outputs(con: duckdb.DuckDBPyConnection, config: Config) -> Validati
     """Run the output suites on the staged tables, before they are swapped into published."""
     stage_views(con)
     _, previous_definition = last_published(con)
-    same_definition = previous_definition == json.loads(definition_fingerprint(config))
+    same_definition = previous_definition is not None and json.loads(previous_definition) == json.loads(
+        definition_fingerprint(config)
+    )
     skip = {} if same_definition else {"needs_previous_run": "no published run with these linking settings"}
     return run_suites(con, suites(OUTPUT), suite_parameters(config), config, skip)
 

@@ -40,14 +40,17 @@ def write_contacts(path: Path, rows: list[dict], header: tuple[str, ...] = HEADE
 
 @pytest.fixture
 def run_log(tmp_path: Path) -> Callable[..., tuple[RunResult, duckdb.DuckDBPyConnection]]:
-    """Run the pipeline on given rows; return the result and a read-only connection to the DB."""
+    """Run the pipeline on given rows; return the result and a read-only connection to the DB.
+
+    as_of is taken as given (force_as_of): these tiny logs often set it far past the data on purpose.
+    """
     connections: list[duckdb.DuckDBPyConnection] = []
 
     def _run(rows: list[dict], config: dict | None = None, as_of=None, name="contacts.csv"):
         folder = tmp_path / f"run{len(connections)}"
         path = write_contacts(folder / name, rows)
         db_path = folder / "fcr.duckdb"
-        result = run([str(path)], db_path, build_config(config or {}), as_of=as_of)
+        result = run([str(path)], db_path, build_config(config or {}), as_of=as_of, force_as_of=True)
         con = duckdb.connect(str(db_path), read_only=True)
         con.execute("set TimeZone = 'UTC'")
         connections.append(con)

@@ -55,7 +55,9 @@ def run_log(
     if customers is not None:
         customer_files = [str(write_csv(directory / "customers.csv", customers, CUSTOMER_COLUMNS))]
     db = directory / "fcr.duckdb"
-    return run([str(contacts)], db, build_config(config or {}), as_of=as_of, customers=customer_files)
+    return run(
+        [str(contacts)], db, build_config(config or {}), as_of=as_of, customers=customer_files, force_as_of=True
+    )
 
 
 def run_sample(directory: Path, contacts: int = 4000, seed: int = 3) -> RunResult:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -13,7 +14,9 @@ from typer.testing import CliRunner
 from fcr import db
 from fcr.cli import app
 from fcr.config import build_config
-from fcr.publish import publish
+from fcr.incremental import BUILT, set_build_state
+from fcr.publish import StagingReplaced, publish
+from fcr.runlog import RunRecord
 from tests.conftest import write_contacts
 
 runner = CliRunner()
@@ -126,13 +129,34 @@ def test_the_swap_is_one_transaction(tmp_path: Path, run_log):
     result, con = run_log(pair("A", 4, 8))
     con.close()
     before = published_state(result.db_path)
+    runs_before = query(result.db_path, "select run_id, status from published.pipeline_runs")
     writer = db.connect(result.db_path)
+    set_build_state(writer, "run-2", BUILT)
     writer.execute("update staging.cases set contact_count = 99")
     writer.execute("drop table staging.metrics")  # the swap fails after replacing cases
     with pytest.raises(duckdb.CatalogException):
-        publish(writer)
+        publish(writer, RunRecord("run-2", datetime.now(UTC), status="published"))
     writer.close()
     assert published_state(result.db_path) == before
+    assert query(result.db_path, "select run_id, status from published.pipeline_runs") == runs_before
+
+
+def test_publish_refuses_staging_tables_another_run_built(run_log):
+    result, con = run_log(pair("A", 4, 8))
+    con.close()
+    writer = db.connect(result.db_path)
+    set_build_state(writer, "run-other", BUILT)
+    with pytest.raises(StagingReplaced, match="run-other"):
+        publish(writer, RunRecord("run-mine", datetime.now(UTC), status="published"))
+    writer.close()
+
+
+def query(db_path: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
 
 
 def test_a_run_without_new_files_checks_no_batch_but_still_audits_the_outputs(run_log, tmp_path: Path):

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from fcr import tables, tasks
+from fcr import db, lease, pipeline, tables, tasks
 from fcr.config import Config
 from fcr.load import QuarantineThresholdError
 from fcr.pipeline import run as run_once
@@ -179,7 +179,7 @@ def test_a_failed_step_is_recorded_with_its_interval_and_raises_an_error_retries
     settings = _settings(tmp_path / "landing", tmp_path / "fcr.duckdb")
     with pytest.raises(QuarantineThresholdError) as failure:
         tasks.load(settings, [str(path)], DAY_1, DAY_1 + timedelta(days=1))
-    assert isinstance(failure.value, tasks.PERMANENT_ERRORS)
+    assert pipeline.is_permanent(failure.value)
     con = duckdb.connect(settings["db_path"], read_only=True)
     recorded = con.execute(
         "select status, data_interval_start, validation_result, message from published.pipeline_runs"
@@ -191,15 +191,66 @@ def test_a_failed_step_is_recorded_with_its_interval_and_raises_an_error_retries
     assert "3 of 3 rows" in message and "Nothing was published" in message
 
 
-def test_a_run_refuses_to_validate_or_publish_another_runs_staging(landing: Path, tmp_path: Path):
+def test_a_second_run_waits_until_the_first_has_published(landing: Path, tmp_path: Path):
     settings = _settings(landing, tmp_path / "fcr.duckdb")
     day_1, day_2, day_3 = (DAY_1 + timedelta(days=n) for n in range(3))
     first = tasks.transform(tasks.load(settings, [str(landing / "2026-11-01/contacts.csv")], day_1, day_2))
-    second = tasks.transform(tasks.load(settings, [str(landing / "2026-11-02/contacts.csv")], day_2, day_3))
-    with pytest.raises(tasks.StagingReplaced, match=f"hold the outputs of run {second['run_id']}"):
-        tasks.validate(first)
-    tasks.publish(tasks.validate(second))
+    with pytest.raises(lease.DatabaseBusy, match=f"run {first['run_id']} .*holds it"):
+        tasks.load(settings, [str(landing / "2026-11-02/contacts.csv")], day_2, day_3)
+    tasks.publish(tasks.validate(first))
+    second = tasks.load(settings, [str(landing / "2026-11-02/contacts.csv")], day_2, day_3)
+    tasks.publish(tasks.validate(tasks.transform(second)))
     con = duckdb.connect(settings["db_path"], read_only=True)
     runs = con.execute("select run_id, status from published.pipeline_runs order by finished_at").fetchall()
     con.close()
-    assert runs == [(first["run_id"], "failed"), (second["run_id"], "published")]
+    assert runs == [(first["run_id"], "published"), (second["run_id"], "published")]
+    once = run_once(
+        [str(landing / d / "contacts.csv") for d in ("2026-11-01", "2026-11-02")],
+        tmp_path / "once.duckdb",
+        Config(),
+        as_of=day_3,
+    )
+    assert published_rows(settings["db_path"]) == published_rows(once.db_path)
+
+
+def test_a_retried_load_keeps_its_scheduler_runs_database_and_the_killed_attempt_is_interrupted(
+    landing: Path, tmp_path: Path
+):
+    settings = _settings(landing, tmp_path / "fcr.duckdb")
+    day_1, day_2 = DAY_1, DAY_1 + timedelta(days=1)
+    files = [str(landing / "2026-11-01/contacts.csv")]
+    killed = tasks.load(settings, files, day_1, day_2, owner="fcr_daily/scheduled__2026-11-01")
+    retry = tasks.load(settings, files, day_1, day_2, owner="fcr_daily/scheduled__2026-11-01")
+    with pytest.raises(lease.LeaseLost, match=f"{killed['run_id']} no longer holds the database"):
+        tasks.transform(killed)
+    tasks.publish(tasks.validate(tasks.transform(retry)))
+    con = duckdb.connect(settings["db_path"], read_only=True)
+    runs = dict(con.execute("select run_id, status from published.pipeline_runs").fetchall())
+    con.close()
+    assert runs == {killed["run_id"]: "interrupted", retry["run_id"]: "published"}
+
+
+def test_a_publish_forgets_only_the_changes_its_transform_took_in(landing: Path, tmp_path: Path):
+    settings = _settings(landing, tmp_path / "fcr.duckdb")
+    day_1, day_2, day_3 = (DAY_1 + timedelta(days=n) for n in range(3))
+    first = tasks.validate(
+        tasks.transform(tasks.load(settings, [str(landing / "2026-11-01/contacts.csv")], day_1, day_2))
+    )
+    # a load that slips in between the transform and the publish (a writer that ignores the lease)
+    con = db.connect(settings["db_path"])
+    pipeline.step_load(con, [str(landing / "2026-11-02/contacts.csv")], Config(), "run-between")
+    con.close()
+    tasks.publish(first)
+    con = duckdb.connect(settings["db_path"], read_only=True)
+    left = con.execute("select distinct run_id from raw.touched").fetchall()
+    con.close()
+    assert left == [("run-between",)]
+    later = tasks.load(settings, [], day_2, day_3)
+    tasks.publish(tasks.validate(tasks.transform(later)))
+    once = run_once(
+        [str(landing / d / "contacts.csv") for d in ("2026-11-01", "2026-11-02")],
+        tmp_path / "once.duckdb",
+        Config(),
+        as_of=day_3,
+    )
+    assert published_rows(settings["db_path"]) == published_rows(once.db_path)
