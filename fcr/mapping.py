@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fcr.config import CONTACT_COLUMNS, REQUIRED_COLUMNS, ColumnSource, Config
-from fcr.read import FileLoadError
+from fcr.read import FileLoadError, describe_columns
 
 # Columns the batch carries besides the canonical ones, for the staging rules and the delivery order.
 RULE_COLUMNS = ("disallowed_value", "delivery_order")
@@ -41,7 +41,7 @@ def check_columns(present: set[str], config: Config, path: Path) -> None:
     if missing:
         raise FileLoadError(
             f"{path}: required column(s) missing: {', '.join(missing)}. Columns in the file: "
-            f"{sorted(present - {'source_line'})}. Map them under [columns] in the config."
+            f"{describe_columns(sorted(present - {'source_line'}))}. Map them under [columns] in the config."
         )
 
 

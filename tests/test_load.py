@@ -101,6 +101,36 @@ def test_malformed_row_is_quarantined_with_its_line_and_later_lines_stay_right(t
     con.close()
 
 
+def test_quarantine_lines_are_the_lines_an_editor_shows(tmp_path: Path):
+    path = tmp_path / "in.csv"
+    path.write_text(
+        "contact_id,customer_id,channel,started_at,reason\n"
+        "\n"
+        'a,K1,phone,2026-01-01 09:00:00,"two\nlines"\n'  # lines 3 and 4
+        "\n"
+        "b,K1,phone\n"
+        "c,K1,phone,not a time,x\n"
+    )
+    run([str(path)], tmp_path / "db.duckdb", build_config(LENIENT))
+    con = duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True)
+    rows = con.execute("select source_line, rule from raw.quarantine order by source_line").fetchall()
+    assert rows == [(6, "malformed_row"), (7, "unparseable_started_at")]
+    assert con.execute("select contact_id, source_line from raw.contacts").fetchall() == [("a", 3)]
+    con.close()
+
+
+def test_a_secret_on_the_first_line_stays_out_of_the_error_and_the_run_log(tmp_path: Path):
+    path = tmp_path / "env.csv"
+    path.write_text("AWS_SECRET_ACCESS_KEY=abc123secret\nAWS_REGION=eu-west-1\n")
+    with pytest.raises(FileLoadError, match="required column") as caught:
+        run([str(path)], tmp_path / "db.duckdb", build_config({}))
+    assert "abc123secret" not in str(caught.value)
+    con = duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True)
+    message = con.execute("select message from published.pipeline_runs").fetchone()[0]
+    assert "AWS_SECRET_ACCESS_KEY" in message and "abc123secret" not in message
+    con.close()
+
+
 def test_unparseable_file_fails_naming_the_file(tmp_path: Path):
     path = tmp_path / "broken.parquet"
     path.write_bytes(b"this is not parquet")

@@ -150,6 +150,15 @@ def test_a_column_the_config_needs_but_the_file_lacks_is_named():
         mapped(batch(**CALLS), {"columns": MAPPING, "dedupe": {"order_by": "version"}})
 
 
+def test_the_columns_found_are_listed_short_and_never_with_their_values():
+    found = {f"column_{i:02d}_{'x' * 50}": [""] for i in range(12)}
+    with pytest.raises(FileLoadError) as caught:
+        mapped(batch(**found, **{"AWS_SECRET_ACCESS_KEY=abc123secret": [""]}), {})
+    message = str(caught.value)
+    assert "'AWS_SECRET_ACCESS_KEY…', 'column_00_" in message and "abc123secret" not in message
+    assert f"'column_08_{'x' * 30}…' and 3 more" in message
+
+
 def test_an_optional_column_missing_from_the_file_is_empty():
     out = mapped(batch(**CALLS), {"columns": {**MAPPING, "ended_at": {"join": ["date", "end"]}}}).table
     assert out["ended_at"].to_pylist() == [None, None, None]
