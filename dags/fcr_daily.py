@@ -11,11 +11,12 @@ between them as XCom. A new step is a function `fcr.tasks.<name>(run) -> run` an
 the chain, `run = pipeline_step("<name>", "<what it does>")(run)`: input checks after `load`,
 output checks after `validate`, serving copies and reports after `publish`.
 
-* **Idempotent**: clearing and re-running an interval reloads the same files (a re-delivered
-  contact replaces itself) and rebuilds what they touch; the watermark never moves backwards,
-  so catch-up and backfills in any order end where one run over all files ends.
+* **Idempotent**: clearing and re-running an interval finds its files already loaded (by content)
+  and changes nothing; the watermark never moves backwards, so catch-up and backfills in any
+  order end where one run over all files ends.
 * **One writer**: every task that opens the DuckDB file runs in the pool `fcr_duckdb` (1 slot),
-  and one run of this DAG is active at a time; others queue.
+  one run of this DAG is active at a time, and `load` takes the database for its run until
+  `publish` (`raw.run_lease`): another run's tasks fail with "the database is busy" and retry.
 * **Settings**: `landing_dir`, `db_path`, `config_path` come from the trigger params, else the
   Variables `fcr_landing_dir`, `fcr_db_path`, `fcr_config_path`, else the demo files under
   `demo/`. Schedule, time zone, start date, catch-up and how long to wait for files come from the

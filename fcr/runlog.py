@@ -96,6 +96,16 @@ def mark_interrupted(con: duckdb.DuckDBPyConnection, run_ids: list[str], by_run:
     return len(rows)
 
 
+def status(con: duckdb.DuckDBPyConnection, run_id: str) -> str | None:
+    """The run's status as logged, if it has a row."""
+    if not db.table_exists(con, tables.PIPELINE_RUNS):
+        return None
+    row = con.execute(
+        f"select status from {tables.PIPELINE_RUNS} where run_id = $run_id", {"run_id": run_id}
+    ).fetchone()
+    return row[0] if row else None
+
+
 def running_runs(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Run ids whose row still says running."""
     if not db.table_exists(con, tables.PIPELINE_RUNS):

@@ -115,6 +115,9 @@ def validate(run: Run) -> Run:
 def publish(run: Run) -> Run:
     """Swap the validated outputs into the published schema with the run's log row, in one transaction."""
     run, config = dict(run), load_config(run["config_path"])
+    with pipeline.connect(run["db_path"], config) as con:
+        if runlog.status(con, run["run_id"]) == runlog.PUBLISHED:
+            return run  # a retry of a publish that committed before its task was lost
     with _step(run, config) as con:
         pipeline.step_publish(con, _record(run, config, runlog.PUBLISHED, "ok"))
     return run

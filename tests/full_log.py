@@ -56,7 +56,12 @@ def run_log(
         customer_files = [str(write_csv(directory / "customers.csv", customers, CUSTOMER_COLUMNS))]
     db = directory / "fcr.duckdb"
     return run(
-        [str(contacts)], db, build_config(config or {}), as_of=as_of, customers=customer_files, force_as_of=True
+        [str(contacts)],
+        db,
+        build_config(config or {}),
+        as_of=as_of,
+        customers=customer_files,
+        force_as_of=True,
     )
 
 

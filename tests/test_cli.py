@@ -137,3 +137,93 @@ def test_bad_file_exits_non_zero_naming_it(tmp_path: Path):
     result = runner.invoke(app, ["run", "--contacts", str(bad), "--db", str(tmp_path / "d.duckdb")])
     assert result.exit_code == 1
     assert "garbage.parquet" in result.output
+
+
+def _contacts(tmp_path: Path) -> Path:
+    path = tmp_path / "contacts.csv"
+    path.write_text("contact_id,customer_id,channel,started_at\nT1,K1,phone,2026-03-02 09:00:00\n")
+    return path
+
+
+def test_a_corrupt_database_file_gets_one_sentence_not_a_traceback(tmp_path: Path):
+    db = tmp_path / "fcr.duckdb"
+    db.write_bytes(b"not a database" * 1000)
+    result = runner.invoke(app, ["run", "--contacts", str(_contacts(tmp_path)), "--db", str(db)])
+    assert result.exit_code == 1
+    assert "is not a readable DuckDB database" in result.output and "Move it aside" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_database_another_process_writes_gets_one_sentence_naming_it(tmp_path: Path):
+    import subprocess
+    import sys
+
+    db = tmp_path / "fcr.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys, time; c = duckdb.connect({str(db)!r}); print('ok'); "
+            "sys.stdout.flush(); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+        result = runner.invoke(app, ["run", "--contacts", str(_contacts(tmp_path)), "--db", str(db)])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.exit_code == 1
+    assert "is open for writing in another process" in result.output
+    assert f"PID {holder.pid}" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_an_invalid_memory_limit_is_a_config_error_naming_the_key(tmp_path: Path):
+    config = tmp_path / "fcr.toml"
+    config.write_text('memory_limit = "lots"\n')
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "--contacts",
+            str(_contacts(tmp_path)),
+            "--db",
+            str(tmp_path / "f.duckdb"),
+            "--config",
+            str(config),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "memory_limit" in result.output and "'2GB'" in result.output
+
+
+def test_a_full_disk_is_explained_and_left_to_a_retry():
+    import errno
+
+    from fcr import db
+    from fcr.pipeline import is_permanent
+
+    for raw in (
+        OSError(errno.ENOSPC, "No space left on device"),
+        duckdb.IOException("IO Error: No space left on device"),
+    ):
+        clear = db.explain(raw, "fcr.duckdb")
+        assert isinstance(clear, db.DiskFull) and "free disk space" in str(clear)
+        assert not is_permanent(clear)
+
+
+def test_which_errors_a_retry_cannot_fix():
+    from fcr import db, lease
+    from fcr.pipeline import AsOfRejected, is_permanent
+    from fcr.read import FileLoadError
+
+    assert is_permanent(db.DatabaseError("corrupt"))
+    assert is_permanent(FileLoadError("unparseable"))
+    assert is_permanent(ConfigError("bad key"))
+    assert is_permanent(AsOfRejected("2062"))
+    assert not is_permanent(db.DatabaseLocked("busy file"))
+    assert not is_permanent(lease.DatabaseBusy("busy run"))
+    assert not is_permanent(RuntimeError("something transient"))

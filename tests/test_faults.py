@@ -155,3 +155,125 @@ def test_two_runs_started_together_never_interleave(history: dict[str, Path], tm
     if refused:
         run([str(history["new"])], db_path, build_config({}))
     assert published(db_path) == published(history["reference"])
+
+
+# --- the same faults, one at a time, on logs small enough to check by eye --------------------------
+
+DAY = [
+    {
+        "contact_id": "a",
+        "customer_id": "K1",
+        "channel": "phone",
+        "started_at": "2026-03-02 09:00:00",
+        "reason": "billing",
+    },
+    {
+        "contact_id": "b",
+        "customer_id": "K1",
+        "channel": "phone",
+        "started_at": "2026-03-04 09:00:00",
+        "reason": "billing",
+    },
+    {
+        "contact_id": "c",
+        "customer_id": "K2",
+        "channel": "chat",
+        "started_at": "2026-03-05 09:00:00",
+        "reason": "outage",
+    },
+]
+
+
+def _write(path: Path, rows: list[dict]) -> Path:
+    from tests.conftest import write_contacts
+
+    return write_contacts(path, rows)
+
+
+def test_a_transform_killed_half_way_makes_the_next_run_rebuild_everything(tmp_path: Path):
+    from fcr import db, incremental
+
+    first = _write(tmp_path / "day1.csv", DAY)
+    db_path = tmp_path / "fcr.duckdb"
+    config = build_config({})
+    run([str(first)], db_path, config)
+    expected = published(db_path)
+    # what a SIGKILL between a merge's delete and its insert leaves: rows gone, the state half-built
+    con = db.connect(db_path)
+    con.execute("delete from staging.cases where customer_id = 'K1'")
+    incremental.set_build_state(con, "run-killed", incremental.BUILDING)
+    con.close()
+    again = run([], db_path, config)
+    assert again.counts["full"] == 1
+    assert published(db_path) == expected
+
+
+def test_the_same_file_under_another_path_or_name_loads_once(tmp_path: Path):
+    config = build_config({})
+    first = _write(tmp_path / "a.csv", DAY)
+    twin = tmp_path / "sub" / "copy.csv"
+    twin.parent.mkdir()
+    twin.write_bytes(first.read_bytes())
+    result = run(
+        [str(first), str(tmp_path / "sub" / ".." / "a.csv"), str(twin)], tmp_path / "fcr.duckdb", config
+    )
+    assert result.load.rows_read == 3  # a.csv once: the same path spelled twice, then its copy skipped
+    assert result.load.files_skipped == [str(twin)]
+
+
+def test_re_loading_an_old_file_never_reverts_a_later_correction(tmp_path: Path):
+    config = build_config({})
+    db_path = tmp_path / "fcr.duckdb"
+    old = _write(tmp_path / "2026-03-05" / "contacts.csv", DAY)
+    run([str(old)], db_path, config)
+    corrected = [{**DAY[2], "reason": "billing"}]
+    run([str(_write(tmp_path / "2026-03-06" / "corrections.csv", corrected))], db_path, config)
+    backfill = run([str(old)], db_path, config)  # the scheduler re-runs the old day
+    assert backfill.load.files_skipped == [str(old)]
+    con = duckdb.connect(str(db_path), read_only=True)
+    reason = con.execute("select reason from published.cases where case_id = 'c'").fetchone()[0]
+    con.close()
+    assert reason == "billing"
+
+
+def test_a_mistyped_future_as_of_is_refused_and_full_as_of_resets_the_watermark(tmp_path: Path):
+    from datetime import UTC, datetime
+
+    from fcr.pipeline import AsOfRejected
+
+    config = build_config({})
+    db_path = tmp_path / "fcr.duckdb"
+    path = str(_write(tmp_path / "day.csv", DAY))
+    with pytest.raises(AsOfRejected, match="--force-as-of"):
+        run([path], db_path, config, as_of=datetime(2062, 11, 1, tzinfo=UTC))
+    assert runs(db_path)[-1][1] == "failed"
+    run([path], db_path, config, as_of=datetime(2062, 11, 1, tzinfo=UTC), force_as_of=True)
+    back = datetime(2026, 3, 6, tzinfo=UTC)
+    assert run([], db_path, config, as_of=back).watermark.year == 2062  # never backwards on its own
+    reset = run([], db_path, config, as_of=back, full=True)
+    assert reset.watermark == back
+    con = duckdb.connect(str(db_path), read_only=True)
+    message = con.execute(
+        "select message from published.pipeline_runs where run_id = $id", {"id": reset.run_id}
+    ).fetchone()[0]
+    mature = con.execute("select case_id from published.cases where is_mature order by 1").fetchall()
+    con.close()
+    assert "watermark reset from 2062-11-01" in message
+    assert mature == []  # 7-day windows from 03-02..03-05 are still open on 03-06
+
+
+def test_a_retried_publish_leaves_one_run_row(tmp_path: Path):
+    from fcr import tasks
+
+    landing = tmp_path / "landing"
+    path = _write(landing / "2026-03-05" / "contacts.csv", DAY)
+    settings = {"landing_dir": str(landing), "db_path": str(tmp_path / "fcr.duckdb"), "config_path": None}
+    from datetime import UTC, datetime
+
+    start, end = datetime(2026, 3, 5, tzinfo=UTC), datetime(2026, 3, 6, tzinfo=UTC)
+    ready = tasks.validate(tasks.transform(tasks.load(settings, [str(path)], start, end)))
+    tasks.publish(ready)
+    before = published(tmp_path / "fcr.duckdb")
+    tasks.publish(ready)  # the scheduler retries a publish whose commit it did not see
+    assert [status for _, status in runs(tmp_path / "fcr.duckdb")] == ["published"]
+    assert published(tmp_path / "fcr.duckdb") == before

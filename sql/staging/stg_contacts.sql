@@ -60,8 +60,10 @@ checked as (
             when contact_id_value is null then 'missing_contact_id'
             when nullif(trim(started_at), '') is null then 'missing_started_at'
             when started_at_value is null then 'unparseable_started_at'
+            when not (year(started_at_value) between 1 and 9999) then 'implausible_started_at'
             when nullif(trim(ended_at), '') is not null and ended_at_value is null
                 then 'unparseable_ended_at'
+            when not (year(ended_at_value) between 1 and 9999) then 'implausible_ended_at'
             when channel_value is null then 'unknown_channel'
             when direction_value is null then 'unknown_direction'
             when ended_at_value < started_at_value then 'ended_before_started'
@@ -115,6 +117,8 @@ final as (
         case quarantine_rule
             when 'unparseable_started_at' then 'started_at = ' || started_at
             when 'unparseable_ended_at' then 'ended_at = ' || ended_at
+            when 'implausible_started_at' then 'started_at = ' || started_at || ' (year beyond 9999)'
+            when 'implausible_ended_at' then 'ended_at = ' || ended_at || ' (year beyond 9999)'
             when 'unknown_channel' then 'channel = ' || coalesce(channel, '(empty)')
             when 'unknown_direction' then 'direction = ' || direction
             when 'ended_before_started' then 'ended_at ' || ended_at || ' < started_at ' || started_at
