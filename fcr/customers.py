@@ -12,7 +12,7 @@ import pyarrow as pa
 from fcr import quarantine, sqlfiles, tables
 from fcr.config import CUSTOMER_COLUMNS, Config
 from fcr.load import LoadResult, QuarantineThresholdError
-from fcr.read import FileLoadError, SourceFile, expand_paths, read_batches
+from fcr.read import FileLoadError, SourceFile, describe_columns, expand_paths, read_batches
 
 BATCH_COLUMNS = (*CUSTOMER_COLUMNS, "source_file", "source_line", "file_order")
 
@@ -48,7 +48,8 @@ def _canonical(table: pa.Table, config: Config, path: Path, file_order: int) -> 
     if source_id not in present:
         raise FileLoadError(
             f"{path}: required column customer_id (source column {source_id!r}) missing. Columns in the "
-            f"file: {sorted(present - {'source_line'})}. Map it under [customers.columns] in the config."
+            f"file: {describe_columns(sorted(present - {'source_line'}))}. "
+            "Map it under [customers.columns] in the config."
         )
     n = table.num_rows
     arrays = []

@@ -74,9 +74,7 @@ EXPECTED_ERRORS: tuple[type[Exception], ...] = (
 
 def is_permanent(exc: BaseException) -> bool:
     """Whether retrying the step cannot help: bad input, config or outputs (a busy or full disk can)."""
-    if isinstance(exc, ServeError) or not isinstance(exc, EXPECTED_ERRORS):
-        return False
-    return bool(getattr(exc, "permanent", True))
+    return isinstance(exc, EXPECTED_ERRORS) and bool(getattr(exc, "permanent", True))
 
 
 def new_run_id(now: datetime | None = None) -> str:

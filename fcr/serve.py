@@ -30,6 +30,8 @@ _TEMPORARY_NAME = re.compile(r"\..+\.(?P<pid>\d+)\.tmp(?:\.wal)?")
 class ServeError(RuntimeError):
     """The tables were published but the serving copy could not be written."""
 
+    permanent = False  # a full disk or a locked file may be gone on the retry
+
 
 @dataclass
 class ServeResult:

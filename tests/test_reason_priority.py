@@ -342,3 +342,14 @@ def test_incremental_runs_equal_one_full_run(tmp_path: Path) -> None:
         daily = query(tmp_path / "daily.duckdb", f"select * from {table} order by all")
         assert daily == query(tmp_path / "full.duckdb", f"select * from {table} order by all"), table
         assert daily
+
+
+def test_a_customers_file_with_a_secret_for_a_header_never_shows_it(tmp_path: Path) -> None:
+    contacts = write_csv(
+        tmp_path / "contacts.csv", LOG, ("contact_id", "customer_id", "channel", "started_at")
+    )
+    crm = tmp_path / "crm.csv"
+    crm.write_text("API_TOKEN=abc123secret\nc1\n")
+    with pytest.raises(FileLoadError, match="API_TOKEN") as failure:
+        run([str(contacts)], tmp_path / "fcr.duckdb", build_config({}), customers=[str(crm)])
+    assert "abc123secret" not in str(failure.value)
