@@ -434,7 +434,7 @@ def test_database_without_published_tables_is_refused(tmp_path: Path) -> None:
         ("seconds", 14400, "4.0 h"),
         ("seconds", 150, "2 min"),
         ("seconds", 42, "42 s"),
-        ("money", -1234.4, "-1,234 USD"),
+        ("money", -1234.4, "-1,234.40 USD"),
         ("pct", None, "–"),
     ],
 )

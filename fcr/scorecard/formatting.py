@@ -12,6 +12,15 @@ from fcr.scorecard.data import Period
 
 _TIMEDELTA = TypeAdapter(timedelta)
 MISSING = "–"
+# ISO 4217 currencies whose minor unit is not the cent; every other currency has 2 decimals
+MINOR_UNITS = {
+    **dict.fromkeys(
+        ("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV",
+         "XAF", "XOF", "XPF"),
+        0,
+    ),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+}  # fmt: skip
 
 
 class Formatter:
@@ -19,6 +28,7 @@ class Formatter:
 
     def __init__(self, currency: str) -> None:
         self.currency = currency
+        self.minor_unit = minor_unit(currency)
 
     def format(self, value: Any, kind: str) -> str:
         """The text shown for a value; a dash for a null (absent, never zero)."""
@@ -63,7 +73,12 @@ class Formatter:
         return f"{value:.0f} s"
 
     def _money(self, value: float) -> str:
-        return f"{value:,.0f} {self.currency}".rstrip()
+        return f"{value:,.{self.minor_unit}f} {self.currency}".rstrip()
+
+
+def minor_unit(currency: str) -> int:
+    """Decimals of the currency's minor unit, so money is never rounded past its cents."""
+    return MINOR_UNITS.get(currency.upper(), 2)
 
 
 def currency_of(config: Config) -> str:
