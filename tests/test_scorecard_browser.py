@@ -12,6 +12,7 @@ from fcr.config import build_config
 from fcr.scorecard import write_scorecard
 from fcr.scorecard.browser import CHROMIUM, offline_page
 from tests.test_scorecard import CONFIG, build_fixture_db
+from tests.test_scorecard_agents import AGENTS_CONFIG, build_agents_db
 
 pytestmark = pytest.mark.browser
 
@@ -71,3 +72,12 @@ def test_scorecard_renders_offline_and_prints(chromium: Path, scorecard_file: Pa
     pages = re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", pdf)
     assert len(pages) >= 2
     assert {(round(float(w)), round(float(h))) for w, h in pages} == {(842, 595)}  # A4 landscape, points
+
+
+def test_the_folded_agent_table_prints_expanded(chromium: Path, tmp_path: Path) -> None:
+    out = write_scorecard(build_agents_db(tmp_path), tmp_path / "agents.html", build_config(AGENTS_CONFIG))
+    with offline_page(out, chromium) as loaded:
+        rows = loaded.page.locator('tr[data-ranked="agent"]:visible')
+        assert rows.count() == 12  # on screen: 7 above, the bottom 5; the other 28 folded away
+        loaded.page.emulate_media(media="print")
+        assert rows.count() == 12 + 40  # in print: those 12, then every ranked agent

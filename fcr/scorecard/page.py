@@ -13,7 +13,7 @@ from fcr.config import Config
 from fcr.scorecard import charts, data
 from fcr.scorecard.data import Period, ScorecardError, Section
 from fcr.scorecard.formatting import case_definition, currency_of, period_label
-from fcr.scorecard.ranking import ranking, rate_keys
+from fcr.scorecard.ranking import EXTREMES, ranking, rate_keys
 
 Tone = Literal["good", "bad", "neutral"]
 
@@ -309,6 +309,7 @@ def build(
         "wait_chart": charts.waits(wait.rows) if wait.rows else None,
         "teams": teams,
         "agents": agents,
+        "extremes": EXTREMES,
         "min_mature_cases": settings.min_mature_cases,
         "confidence": settings.confidence,
         "flow": flow,

@@ -9,6 +9,8 @@ from fcr.config import Config
 from fcr.scorecard.data import Period
 from fcr.scorecard.intervals import Flag, Interval, flag, wilson
 
+EXTREMES = 5  # the top and bottom few always shown, flagged or not
+
 
 def rate_keys(period: Period, dimension: str, value: str) -> dict[str, str]:
     """The key of a published.metrics / metric_rates row, as the page's data- attributes carry it."""
@@ -49,6 +51,11 @@ class Ranking:
     def flagged(self, which: Flag) -> int:
         """How many ranked ones carry the flag ('above', 'below', or None = within range)."""
         return sum(1 for row in self.ranked if row.flag == which)
+
+    def highlights(self) -> list[Ranked]:
+        """The ones beyond doubt and the top and bottom few: what a manager acts on, the rest folded."""
+        last = len(self.ranked) - EXTREMES
+        return [row for i, row in enumerate(self.ranked) if row.flag or i < EXTREMES or i >= last]
 
     @property
     def small_fcr(self) -> float | None:
