@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -59,3 +60,31 @@ def test_money_keeps_its_cents(newcomer: Page) -> None:
 )
 def test_money_shows_the_currency_minor_unit(currency: str, value: float, text: str) -> None:
     assert Formatter(currency).format(value, "money") == text
+
+
+def _chart(page: Page, name: str) -> str:
+    return page.html.split(f'data-chart="{name}"')[1].split("</figure>")[0]
+
+
+def _ticks(svg: str) -> list[str]:
+    return re.findall(r"<text[^>]*>(\d\d [A-Z][a-z]{2}(?: \d{4})?)</text>", svg)
+
+
+def _open_dots(svg: str) -> set[str]:
+    return set(
+        re.findall(
+            r'aria-label="period: ([^;]+);[^"]*" [^>]*aria-roledescription="point"[^>]*fill="white"', svg
+        )
+    )
+
+
+def test_weekly_ticks_fall_on_mondays_where_weeks_start(newcomer: Page) -> None:
+    ticks = _ticks(_chart(newcomer, "trend-week"))
+    assert ticks and all(datetime.strptime(f"{t} 2026", "%d %b %Y").weekday() == 0 for t in ticks), ticks
+
+
+def test_partial_first_and_last_periods_are_drawn_like_provisional_ones(newcomer: Page) -> None:
+    assert _open_dots(_chart(newcomer, "trend-week")) == {"13 Jul"}  # data starts on Saturday 18 Jul
+    assert _open_dots(_chart(newcomer, "trend-month")) == {"Jul 2026", "Oct 2026"}  # Oct: past the watermark
+    legend = newcomer.html.split('id="trends"')[1].split('id="channels"')[0]
+    assert "or partial (the data covers only part of it: week of 13 Jul 2026, Jul 2026, Oct 2026)" in legend

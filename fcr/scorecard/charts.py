@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import altair as alt
@@ -37,25 +38,36 @@ def to_svg(chart: alt.TopLevelMixin) -> str:
     return vl_convert.vegalite_to_svg(styled.to_json())
 
 
+def period_ticks(starts: list[date], most: int = 8) -> list[alt.DateTime]:
+    """Ticks on period starts (Mondays, firsts of months), so each label names a period; the latest kept."""
+    step = -(-len(starts) // most)
+    return [
+        alt.DateTime(year=d.year, month=d.month, date=d.day, utc=True) for d in starts[::-1][::step][::-1]
+    ]
+
+
 def trend(rows: list[dict[str, Any]], grain: str) -> str:
-    """FCR, 2CR and 3CR per period: solid lines and filled dots final, dashed and hollow provisional."""
+    """FCR, 2CR and 3CR per period: solid when final, dashed and hollow when provisional or partial."""
     long = pd.DataFrame(
         [
             {
                 "period": row["period_start"].isoformat(),
                 "measure": label,
                 "rate": row[column],
-                "final": bool(row["is_final"]),
+                "solid": bool(row["is_final"]) and not row["partial"],
             }
             for row in rows
             for column, label in MEASURES.items()
         ]
     )
-    final = long[long["final"]]
-    last_final = final[final["period"] == final["period"].max()] if len(final) else final
-    dashed = pd.concat([last_final, long[~long["final"]]])
     axis_format = "%b %Y" if grain == "month" else "%d %b"
-    x = alt.X("period:T", title=None, axis=alt.Axis(format=axis_format, labelAngle=0, tickCount=8))
+    ticks = period_ticks([row["period_start"] for row in rows])
+    x = alt.X(
+        "period:T",
+        title=None,
+        scale=alt.Scale(type="utc"),
+        axis=alt.Axis(format=axis_format, labelAngle=0, values=ticks),
+    )
     y = alt.Y("rate:Q", title=None, axis=alt.Axis(format=".0%"), scale=alt.Scale(zero=False, nice=True))
     colour = alt.Color(
         "measure:N",
@@ -64,11 +76,12 @@ def trend(rows: list[dict[str, Any]], grain: str) -> str:
         legend=alt.Legend(orient="top", direction="horizontal"),
     )
     base = alt.Chart(long).encode(x=x, y=y, color=colour, detail="measure:N")
+    solid = base.transform_filter(alt.datum.solid)
     chart = alt.layer(
-        base.transform_filter(alt.datum.final).mark_line(strokeWidth=2),
-        alt.Chart(dashed).encode(x=x, y=y, color=colour).mark_line(strokeWidth=2, strokeDash=[5, 4]),
-        base.transform_filter(alt.datum.final).mark_point(filled=True, size=36),
-        base.transform_filter(~alt.datum.final).mark_point(
+        base.mark_line(strokeWidth=2, strokeDash=[5, 4]),
+        solid.mark_line(strokeWidth=2),
+        solid.mark_point(filled=True, size=36),
+        base.transform_filter(~alt.datum.solid).mark_point(
             filled=False, fill="white", size=46, strokeWidth=2
         ),
     ).properties(width=HALF_WIDTH, height=190)

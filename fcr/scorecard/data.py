@@ -128,6 +128,13 @@ def period_of(grain: str, day: date) -> date:
     return day.replace(day=1)
 
 
+def period_end(grain: str, start: date) -> date:
+    """The first day after the week or month that starts on `start`."""
+    if grain == "week":
+        return start + timedelta(days=7)
+    return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
 _RATES = f"""
 select
     rates.*,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -230,6 +231,25 @@ def _key_text(value: Any) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
+def business_watermark(run: dict[str, Any] | None, config: Config) -> datetime | None:
+    """The published run's watermark as a business-time wall clock, the clock periods end on."""
+    if run is None or run["as_of"] is None:
+        return None
+    return run["as_of"].astimezone(ZoneInfo(config.business_timezone)).replace(tzinfo=None)
+
+
+def mark_partial(
+    rows: list[dict[str, Any]], grain: str, first_day: date | None, watermark: datetime | None
+) -> list[dict[str, Any]]:
+    """Flag periods only partly covered: begun before the first contact, or ending past the watermark."""
+    for row in rows:
+        end = datetime.combine(data.period_end(grain, row["period_start"]), time())
+        row["partial"] = (first_day is not None and row["period_start"] < first_day) or (
+            watermark is not None and end > watermark
+        )
+    return rows
+
+
 def build(
     con: duckdb.DuckDBPyConnection, config: Config, grain: str, requested: date | None
 ) -> dict[str, Any]:
@@ -278,8 +298,9 @@ def build(
         ("grain", "period_start", "dimension", "dimension_value", "repeat_window", "match_on"),
     )
     with_customers = any(row["has_customer_data"] for row in priority.rows)
+    watermark = business_watermark(published_run, config)
     trends = {
-        g: data.trend(con, g, n)
+        g: mark_partial(data.trend(con, g, n), g, first_day, watermark)
         for g, n in (("week", settings.trend_weeks), ("month", settings.trend_months))
     }
 
@@ -299,6 +320,12 @@ def build(
         "overall_ref": rate_keys(period, "all", "all"),
         "tiles": tiles(con, period, previous, provisional, config),
         "trend_charts": {g: charts.trend(rows, g) for g, rows in trends.items() if rows},
+        "partial_periods": [
+            period_label(Period(g, row["period_start"], row["is_final"]))
+            for g, rows in trends.items()
+            for row in rows
+            if row["partial"]
+        ],
         "channels": channels,
         "weakest_channel": min(comparable, key=lambda r: (r["fcr"], r["dimension_value"]))
         if comparable
