@@ -88,3 +88,15 @@ def test_partial_first_and_last_periods_are_drawn_like_provisional_ones(newcomer
     assert _open_dots(_chart(newcomer, "trend-month")) == {"Jul 2026", "Oct 2026"}  # Oct: past the watermark
     legend = newcomer.html.split('id="trends"')[1].split('id="channels"')[0]
     assert "or partial (the data covers only part of it: week of 13 Jul 2026, Jul 2026, Oct 2026)" in legend
+
+
+def test_a_single_channel_and_team_get_one_line_not_a_comparison(newcomer: Page) -> None:
+    assert newcomer.charts() == ["trend-week", "trend-month", "money-at-stake"]  # no 1x1 matrix, no bands
+    assert (
+        "lowest FCR by channel" not in newcomer.html and "<h3>Where customers come back" not in newcomer.html
+    )
+    assert newcomer.absent["channels"] == "One channel only (phone): nothing to compare by channel."
+    assert newcomer.absent["flow"] == "One channel only (phone): no customer could switch channel."
+    assert newcomer.absent["teams"] == "One team only (Care): nothing to compare it with."
+    assert newcomer.absent["agents"] == "One agent only (A1): nothing to compare them with."
+    assert 'data-ranked="team"' not in newcomer.html

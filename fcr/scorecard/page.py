@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from typing import Any, Literal
@@ -231,6 +232,12 @@ def _key_text(value: Any) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
+def only_one(names: Iterable[str]) -> str | None:
+    """The one name when every row has it: a comparison across a single category shows nothing."""
+    distinct = set(names) - {"(none)"}
+    return distinct.pop() if len(distinct) == 1 else None
+
+
 def business_watermark(run: dict[str, Any] | None, config: Config) -> datetime | None:
     """The published run's watermark as a business-time wall clock, the clock periods end on."""
     if run is None or run["as_of"] is None:
@@ -281,15 +288,23 @@ def build(
     for row in followed.rows:
         row["ref"] = rate_keys(period, "channel", row["dimension_value"])
         row["share"] = row["contacts_followed_by_repeat"] / row["counted_contacts"]
-    teams = ranking(data.rates(con, period, "team"), period, overall_fcr, config)
-    agents = ranking(data.rates(con, period, "agent"), period, overall_fcr, config)
-    if teams.ranked:
-        teams.chart = charts.intervals(teams.ranked, overall_fcr, "team", settings.confidence)
-    wait = waits(channels, period, config)
-
+    team_rows, agent_rows = data.rates(con, period, "team"), data.rates(con, period, "agent")
     flow = _with_ref(
         data.channel_flow(con, period), ("grain", "period_start", "flow_kind", "from_channel", "to_channel")
     )
+    only = {
+        "channel": only_one(r["dimension_value"] for r in channels),
+        "followed": only_one(r["dimension_value"] for r in followed.rows),
+        "flow": only_one(c for r in flow.rows for c in (r["from_channel"], r["to_channel"])),
+        "team": only_one(r["dimension_value"] for r in team_rows),
+        "agent": only_one(r["dimension_value"] for r in agent_rows),
+    }
+    teams = ranking(team_rows, period, overall_fcr, config)
+    agents = ranking(agent_rows, period, overall_fcr, config)
+    if teams.ranked and not only["team"]:
+        teams.chart = charts.intervals(teams.ranked, overall_fcr, "team", settings.confidence)
+    wait = waits(channels, period, config)
+
     priority = _with_ref(
         data.reason_priority(con, period, settings.top_reasons), ("grain", "period_start", "reason")
     )
@@ -328,10 +343,13 @@ def build(
         ],
         "channels": channels,
         "weakest_channel": min(comparable, key=lambda r: (r["fcr"], r["dimension_value"]))
-        if comparable
+        if len(comparable) > 1
         else None,
-        "channel_chart": charts.resolution_bands(channels, overall) if channels and overall else None,
+        "channel_chart": charts.resolution_bands(channels, overall)
+        if channels and overall and not only["channel"]
+        else None,
         "followed": followed,
+        "only": only,
         "waits": wait,
         "wait_chart": charts.waits(wait.rows) if wait.rows else None,
         "teams": teams,
@@ -340,7 +358,7 @@ def build(
         "min_mature_cases": settings.min_mature_cases,
         "confidence": settings.confidence,
         "flow": flow,
-        "flow_chart": charts.flow_matrix(flow.rows) if flow.rows else None,
+        "flow_chart": charts.flow_matrix(flow.rows) if flow.rows and not only["flow"] else None,
         "top_moves": [r for r in flow.rows if r["from_channel"] != r["to_channel"]][:3],
         "priority": priority,
         "priority_chart": charts.money_at_stake(priority.rows, currency_of(config), with_customers)
