@@ -89,11 +89,14 @@ class ConfigError(ValueError):
 
 
 def parse_duration(value: object) -> timedelta:
-    """Turn '7d', '24h', '15m', '30s' (or seconds as a number) into a timedelta."""
+    """Turn '7d', '24h', '15m', '30s' into a timedelta; a bare number is refused, its unit unknowable."""
     if isinstance(value, timedelta):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
+        raise ValueError(
+            f"{value!r} has no unit; write it as a string with one, e.g. '{value:g}d' (days), "
+            f"'{value:g}h' (hours), '{value:g}m' (minutes) or '{value:g}s' (seconds)"
+        )
     if isinstance(value, str):
         match = _DURATION.match(value)
         if match:
@@ -116,15 +119,36 @@ class LinkingConfig(_Strict):
     match_on: Literal["reason", "reason_group", "customer"] = "reason"
     reason_groups: dict[str, str] = Field(default_factory=dict)
     link_by: Literal["window", "ticket"] = "window"
+    # with link_by = "ticket": a ticket silent this long is closed (a later contact on it is a new case)
+    ticket_horizon: Duration = timedelta(days=30)
     count_self_service: bool = True
     transfer_gap: Duration | None = None
+    allow_unusual_windows: bool = False  # confirm a repeat window under 1 hour or over 400 days
 
-    @field_validator("repeat_window")
+    @field_validator("repeat_window", "ticket_horizon")
     @classmethod
     def _positive(cls, value: timedelta) -> timedelta:
         if value <= timedelta(0):
             raise ValueError("must be longer than zero")
         return value
+
+    @model_validator(mode="after")
+    def _usual_window(self) -> LinkingConfig:
+        check_usual_window(self.repeat_window, "repeat_window", self.allow_unusual_windows)
+        return self
+
+
+USUAL_WINDOWS = (timedelta(hours=1), timedelta(days=400))
+
+
+def check_usual_window(window: timedelta, key: str, allowed: bool) -> None:
+    """Refuse a repeat window outside 1 hour .. 400 days unless confirmed: most likely a wrong unit."""
+    low, high = USUAL_WINDOWS
+    if not allowed and not low <= window <= high:
+        raise ValueError(
+            f"{key} {format_duration(window)} is outside 1h..400d, which is most likely a wrong unit; "
+            "set [linking] allow_unusual_windows = true if it is meant"
+        )
 
 
 class SensitivityConfig(_Strict):
@@ -321,6 +345,10 @@ class Config(_Strict):
     dedupe: DedupeConfig | None = None
     channels: dict[str, str] = Field(default_factory=dict)
     unknown_channel: Literal["other", "quarantine"] = "other"
+    # a naive local time the clocks skip (spring forward): read shifted forward by the gap, or quarantined
+    nonexistent: Literal["shift_forward", "quarantine"] = "shift_forward"
+    # a naive local time the clocks repeat (fall back): read as its later or earlier instant, or quarantined
+    ambiguous: Literal["earliest", "latest", "quarantine"] = "latest"
     timestamp_formats: list[str] = Field(
         default_factory=lambda: ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M:%S"]
     )
@@ -335,6 +363,12 @@ class Config(_Strict):
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     serving: ServingConfig = Field(default_factory=ServingConfig)
     scorecard: ScorecardConfig = Field(default_factory=ScorecardConfig)
+
+    @model_validator(mode="after")
+    def _usual_sensitivity_windows(self) -> Config:
+        for window in self.sensitivity.windows:
+            check_usual_window(window, "sensitivity.windows", self.linking.allow_unusual_windows)
+        return self
 
     @field_validator("memory_limit")
     @classmethod
@@ -380,7 +414,7 @@ class Config(_Strict):
 def _describe(error: ValidationError, origin: str) -> str:
     lines = [f"invalid config {origin}:"]
     for item in error.errors():
-        key = ".".join(str(part) for part in item["loc"])
+        key = ".".join(str(part) for part in item["loc"]) or "config"
         lines.append(f"  {key}: {item['msg']}")
     return "\n".join(lines)
 

@@ -23,6 +23,7 @@ def linking_params(config: Config, watermark: datetime, linking: LinkingConfig |
         "window_mode": linking.window_mode,
         "match_on": linking.match_on,
         "link_by": linking.link_by,
+        "ticket_horizon_seconds": linking.ticket_horizon.total_seconds(),
         "count_self_service": linking.count_self_service,
         "transfer_gap_seconds": None if gap is None else gap.total_seconds(),
         "channels": sorted(CANONICAL_CHANNELS),
@@ -75,15 +76,20 @@ def _build_case_starts(con: duckdb.DuckDBPyConnection, params: dict) -> None:
 
 def _build_anchored_case_starts(con: duckdb.DuckDBPyConnection, params: dict) -> None:
     frame = con.sql(
-        f"select contact_id, link_group, is_ticket_linked, epoch_ms(started_at) as started_ms "
-        f"from {tables.DELTA_LINK_CANDIDATES} order by link_group, started_at, contact_id"
+        f"select contact_id, link_group, is_ticket_linked, epoch_ms(started_at) as started_ms, "
+        f"coalesce(gap_seconds > $horizon, false) as is_after_ticket_horizon "
+        f"from {tables.DELTA_LINK_CANDIDATES} order by link_group, started_at, contact_id",
+        params={"horizon": params["ticket_horizon_seconds"]},
     ).to_arrow_table()
+    ticket_linked = frame["is_ticket_linked"].to_numpy(zero_copy_only=False).astype(bool)
     starts = anchored_case_starts(
         frame["link_group"].to_numpy(zero_copy_only=False),
         frame["started_ms"].to_numpy(zero_copy_only=False).astype(np.int64),
-        frame["is_ticket_linked"].to_numpy(zero_copy_only=False).astype(bool),
+        ticket_linked,
         int(params["repeat_window_seconds"] * 1000),
     )
+    # a ticket silent for the ticket horizon is closed: its next contact opens a new case
+    starts |= ticket_linked & frame["is_after_ticket_horizon"].to_numpy(zero_copy_only=False).astype(bool)
     con.register(
         "anchored_case_starts", pa.table({"contact_id": frame["contact_id"], "is_case_start": starts})
     )

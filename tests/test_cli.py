@@ -125,10 +125,27 @@ def test_defaults_follow_the_spec():
 
 
 @pytest.mark.parametrize(
-    ("text", "seconds"), [("24h", 86400), ("3d", 259200), ("15m", 900), ("30s", 30), ("1w", 604800), (90, 90)]
+    ("text", "seconds"), [("24h", 86400), ("3d", 259200), ("15m", 900), ("30s", 30), ("1w", 604800)]
 )
 def test_durations(text, seconds):
     assert parse_duration(text).total_seconds() == seconds
+
+
+def test_a_bare_number_for_a_duration_is_refused_with_the_fix(tmp_path: Path):
+    config = tmp_path / "fcr.toml"
+    config.write_text("[linking]\nrepeat_window = 7\n")
+    with pytest.raises(ConfigError, match=r"linking.repeat_window: .*7 has no unit.*'7d' \(days\)"):
+        load_config(config)
+
+
+def test_a_window_under_an_hour_or_over_400_days_needs_confirming():
+    from fcr.config import build_config
+
+    for linking, sensitivity in ((["30m"], ["7d"]), (["7d"], ["500d"])):
+        with pytest.raises(ConfigError, match="allow_unusual_windows = true"):
+            build_config({"linking": {"repeat_window": linking[0]}, "sensitivity": {"windows": sensitivity}})
+    confirmed = build_config({"linking": {"repeat_window": "30m", "allow_unusual_windows": True}})
+    assert confirmed.linking.repeat_window.total_seconds() == 1800
 
 
 def test_bad_file_exits_non_zero_naming_it(tmp_path: Path):

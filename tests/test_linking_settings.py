@@ -133,3 +133,67 @@ def test_sensitivity_marks_the_definition_in_use(run_log):
         "select distinct repeat_window, match_on from published.fcr_sensitivity where is_current_definition"
     ).fetchall()
     assert current == [("3d", "reason")]
+
+
+def test_uncounted_self_service_still_counts_an_ivr_call_an_agent_took(run_log):
+    # K1: an IVR leg (no agent) passed to agent AG1 on one interaction, then a bot chat alone.
+    # K2: a phone call. With self-service left out, K1's interaction counts as AG1's phone contact
+    # (legs collapse first; the contact takes the agent leg's id) and the lone bot chat does not count.
+    rows = [
+        c("v1", "2026-03-02 09:00:00", channel="ivr", interaction_id="I1"),
+        c("v2", "2026-03-02 09:02:00", channel="phone", interaction_id="I1", agent_id="AG1", team="T1"),
+        c("b1", "2026-03-20 09:00:00", channel="bot"),
+        c("p1", "2026-03-03 10:00:00", customer="K2", agent_id="AG2", team="T1"),
+    ]
+    _, con = run_log(rows, config={"linking": {"count_self_service": False}}, as_of=LATER)
+    assert cases_of(con) == [["v2"], ["p1"]]
+    case = con.execute(
+        "select first_channel, agent_id, team, is_self_service_start, first_started_at from published.cases "
+        "where case_id = 'v2'"
+    ).fetchone()
+    assert case == ("phone", "AG1", "T1", False, datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    phone = con.execute(
+        "select counted_contacts, cases, cases_1 from published.metrics where grain = 'month' "
+        "and dimension = 'channel' and dimension_value = 'phone'"
+    ).fetchone()
+    assert phone == (2, 2, 2)
+    _, counted = run_log(rows, as_of=LATER)  # by default the IVR leg starts the case, as before
+    assert counted.execute(
+        "select first_channel, agent_id from published.cases where case_id = 'v1'"
+    ).fetchone() == (
+        "ivr",
+        None,
+    )
+
+
+@pytest.mark.parametrize("window_mode", ["rolling", "anchored"])
+def test_a_ticket_figure_marked_final_never_moves(run_log, window_mode):
+    # F1 (03-02) and F2 (03-20) share ticket T-100: 18 days apart, inside the 30-day ticket horizon.
+    rows = [
+        c("F1", "2026-03-02 09:00:00", ticket_id="T-100"),
+        c("F2", "2026-03-20 09:00:00", ticket_id="T-100"),
+    ]
+    linking = {"link_by": "ticket", "window_mode": window_mode}
+
+    def day_one(as_of: datetime) -> tuple:
+        _, con = run_log(rows[: 1 if as_of.day == 15 else 2], config={"linking": linking}, as_of=as_of)
+        return con.execute(
+            "select is_final, mature_cases, cases_1 from published.metrics "
+            "where grain = 'day' and dimension = 'all' and period_start = date '2026-03-02'"
+        ).fetchone()
+
+    # on 03-15 the ticket may still be reopened: day 03-02 is not final (it was final with FCR 100%)
+    assert day_one(datetime(2026, 3, 15, tzinfo=UTC)) == (False, 0, 0)
+    assert day_one(datetime(2026, 3, 31, tzinfo=UTC)) == (False, 0, 0)
+    # once the ticket has been silent for 30 days, the case is closed with two contacts, and final
+    assert day_one(datetime(2026, 4, 20, tzinfo=UTC)) == (True, 1, 0)
+
+
+def test_a_ticket_silent_past_the_horizon_opens_a_new_case(run_log):
+    rows = [
+        c("a", "2026-01-01 09:00:00", ticket_id="T1"),
+        c("b", "2026-01-20 09:00:00", ticket_id="T1"),  # 19 days later: same case
+        c("d", "2026-03-01 09:00:00", ticket_id="T1"),  # 40 days after b: the ticket was closed
+    ]
+    _, con = run_log(rows, config={"linking": {"link_by": "ticket", "ticket_horizon": "30d"}}, as_of=LATER)
+    assert cases_of(con) == [["a", "b"], ["d"]]

@@ -68,9 +68,9 @@ def cli_run(tmp_path: Path, csv: Path) -> object:
 
 # Each failing second run: its extra rows, and the expectation that must stop it.
 FAILING_RUNS = {
-    # late contacts four days into each gap join every pair into one case: half the cases vanish
+    # an export that turns every first contact outbound: half the cases lose their contacts
     "output": (
-        [row for c in "ABCD" for row in pair(c, 8, 4)[:1]],
+        [{**row, "direction": "outbound"} for c in "ABCD" for row in pair(c, 4, 8)[:1]],
         "cases_vs_previous_run.cases_did_not_drop",
     ),
     # a contact dated decades ahead is a parsing or source-clock error
@@ -168,3 +168,37 @@ def test_a_run_without_new_files_checks_no_batch_but_still_audits_the_outputs(ru
     assert again.validation == "passed"
     assert again.validation_detail["input"]["skipped"] == {"contacts_batch": "no rows to check"}
     assert again.validation_detail["output"]["passed"]
+
+
+def test_a_late_day_that_merges_cases_publishes_on_the_defaults(tmp_path: Path):
+    # K1 on 10-20 and 10-29 (9 days apart: two cases); the 10-26 file arrives last and links them.
+    days = {
+        "2026-10-20": [("a", "2026-10-20 09:00:00")],
+        "2026-10-29": [("c", "2026-10-29 09:00:00")],
+        "2026-10-26": [("b", "2026-10-26 09:00:00")],
+    }
+    config = tmp_path / "fcr.toml"
+    config.write_text(CONFIG_TOML)  # every period compared, however small, as on a large centre's day
+    db_path = tmp_path / "fcr.duckdb"
+    for day, rows in days.items():
+        path = write_contacts(
+            tmp_path / day / "contacts.csv",
+            [
+                {
+                    "contact_id": i,
+                    "customer_id": "K1",
+                    "channel": "phone",
+                    "started_at": t,
+                    "reason": "billing",
+                }
+                for i, t in rows
+            ],
+        )
+        result = runner.invoke(
+            app, ["run", "--contacts", str(path), "--db", str(db_path), "--config", str(config)]
+        )
+        assert result.exit_code == 0, result.output
+    con = duckdb.connect(str(db_path), read_only=True)
+    cases = con.execute("select case_id, contact_count from published.cases").fetchall()
+    con.close()
+    assert cases == [("a", 3)]  # day 10-29 lost its case to the merge, and that is no lost input

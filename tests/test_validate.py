@@ -309,10 +309,14 @@ BREAKERS = [
     case("days_roll_up", "days_sum_to_period", metrics("cases = cases + 1")),
     case("days_roll_up", "period_row_matches_direct", metrics("cases = cases + 1", FIRST_WEEK)),
     # output: against the last published run
-    case(
+    case(  # the first contacts of half of one month's cases are in no case any more
         "cases_vs_previous_run",
         "cases_did_not_drop",
-        metrics("cases = cases // 2", "grain = 'month' and dimension = 'all'"),
+        [
+            "delete from staging.case_contacts where contact_id in (select case_id from staging.cases "
+            "where date_trunc('month', business_date) = (select min(date_trunc('month', business_date)) "
+            "from staging.cases) and hash(case_id) % 2 = 0)"
+        ],
     ),
     # output: the sensitivity table
     case(

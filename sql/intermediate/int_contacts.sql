@@ -27,17 +27,17 @@ scoped as (
 legs as (
     select
         scoped.*,
-        customer_id is not null
-            and direction = 'inbound'
-            and ($count_self_service or channel not in ('bot', 'ivr', 'web')) as is_countable
+        channel not in ('bot', 'ivr', 'web') as is_assisted_leg
     from scoped
 ),
 
 interactions as (
+    -- legs collapse first: an interaction that reached an agent is assisted, whatever its first leg
     select
         interaction_key,
         arg_min(customer_id, (started_at, contact_id)) as customer_id,
-        arg_min(is_countable, (started_at, contact_id)) as is_countable,
+        arg_min(customer_id is not null and direction = 'inbound', (started_at, contact_id))
+            and ($count_self_service or bool_or(is_assisted_leg)) as is_countable,
         min(started_at) as started_at,
         arg_min(contact_id, (started_at, contact_id)) as first_contact_id
     from legs
@@ -75,8 +75,9 @@ transfer_groups as (
 keyed as (
     select
         legs.*,
+        transfer_groups.is_countable,
         case
-            when legs.is_countable and $transfer_gap_seconds is not null
+            when transfer_groups.is_countable and $transfer_gap_seconds is not null
                 then 't:' || legs.customer_id || ':' || transfer_groups.transfer_sequence
             else legs.interaction_key
         end as contact_key
@@ -88,6 +89,7 @@ contact_totals as (
     select
         contact_key,
         count(*) as leg_count,
+        min(started_at) as first_started_at,
         max(ended_at) as last_ended_at,
         sum(wait_seconds) as wait_seconds,
         sum(handle_seconds) as handle_seconds,
@@ -98,8 +100,13 @@ contact_totals as (
 ),
 
 first_legs as (
+    -- the leg a contact is attributed to: its first leg, or with self-service left uncounted its first
+    -- assisted leg (channel, agent, team), so an IVR leg passed to an agent counts as the agent's call
     select * from keyed
-    qualify row_number() over (partition by contact_key order by started_at, contact_id) = 1
+    qualify row_number() over (
+        partition by contact_key
+        order by not $count_self_service and not is_assisted_leg, started_at, contact_id
+    ) = 1
 ),
 
 final as (
@@ -109,7 +116,7 @@ final as (
         first_legs.interaction_key,
         first_legs.customer_id,
         first_legs.channel,
-        first_legs.started_at,
+        contact_totals.first_started_at as started_at,
         contact_totals.last_ended_at as ended_at,
         first_legs.direction,
         first_legs.reason,
@@ -126,7 +133,7 @@ final as (
         first_legs.survey_ces,
         first_legs.survey_csat,
         contact_totals.leg_count,
-        (first_legs.started_at at time zone $business_tz)::date as business_date,
+        (contact_totals.first_started_at at time zone $business_tz)::date as business_date,
         first_legs.customer_id is null as is_anonymous,
         first_legs.direction = 'inbound' as is_inbound,
         first_legs.channel in ('bot', 'ivr', 'web') as is_self_service,

@@ -71,6 +71,7 @@ first_contacts as (
         case_contacts.business_date,
         case_contacts.is_self_service,
         contacts.reason,
+        $link_by = 'ticket' and contacts.ticket_id is not null as is_ticket_case,
         contacts.agent_id,
         contacts.team,
         contacts.queue,
@@ -134,17 +135,20 @@ final as (
         first_contacts.survey_resolved as first_survey_resolved,
         first_contacts.survey_ces as first_survey_ces,
         first_contacts.survey_csat as first_survey_csat,
-        case $window_mode
-            when 'anchored' then per_case.first_started_at
-            else per_case.last_started_at
-        end + to_seconds($repeat_window_seconds) as matures_at,
-        case $window_mode
-            when 'anchored' then per_case.first_started_at
-            else per_case.last_started_at
-        end + to_seconds($repeat_window_seconds) <= $watermark as is_mature
+        maturity.matures_at,
+        maturity.matures_at <= $watermark as is_mature
     from per_case
     inner join first_contacts using (case_id)
     inner join first_channel_counts using (case_id)
+    cross join lateral (
+        -- a ticket's case can grow until the ticket has been silent for the horizon: only then is it final
+        select case
+            when first_contacts.is_ticket_case
+                then per_case.last_started_at + to_seconds($ticket_horizon_seconds)
+            when $window_mode = 'anchored' then per_case.first_started_at + to_seconds($repeat_window_seconds)
+            else per_case.last_started_at + to_seconds($repeat_window_seconds)
+        end as matures_at
+    ) as maturity
 )
 
 select * from final

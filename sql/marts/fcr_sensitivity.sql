@@ -8,7 +8,7 @@ sensitivity_cases as (
 cases as (
     select
         sensitivity_cases.*,
-        maturity_basis_at + to_seconds(repeat_window_seconds) <= $watermark as is_mature
+        matures_at <= $watermark as is_mature
     from sensitivity_cases
 ),
 
