@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
+from html import unescape
 
 import pytest
 
@@ -12,7 +13,7 @@ from fcr.pipeline import run
 from fcr.scorecard import render_scorecard
 from fcr.scorecard.formatting import Formatter
 from tests.conftest import write_contacts
-from tests.test_scorecard import SCORECARD_HEADER, Page
+from tests.test_scorecard import CONFIG, SCORECARD_HEADER, Page, build_fixture_db
 
 FIRST_DAY = date(2026, 7, 18)  # a Saturday: its week began on Monday 13 Jul, its month on 1 Jul
 NEWCOMER_CONFIG = {"costs": {"phone": 4.50}}
@@ -44,6 +45,11 @@ def newcomer(tmp_path_factory: pytest.TempPathFactory) -> Page:
     config = build_config(NEWCOMER_CONFIG)
     run([str(contacts)], db_path, config, as_of=datetime.fromisoformat("2026-10-20T00:00:00+00:00"))
     return Page(render_scorecard(db_path, config))
+
+
+@pytest.fixture(scope="module")
+def manager(tmp_path_factory: pytest.TempPathFactory) -> Page:
+    return Page(render_scorecard(build_fixture_db(tmp_path_factory.mktemp("manager")), build_config(CONFIG)))
 
 
 def test_money_keeps_its_cents(newcomer: Page) -> None:
@@ -100,3 +106,17 @@ def test_a_single_channel_and_team_get_one_line_not_a_comparison(newcomer: Page)
     assert newcomer.absent["teams"] == "One team only (Care): nothing to compare it with."
     assert newcomer.absent["agents"] == "One agent only (A1): nothing to compare them with."
     assert 'data-ranked="team"' not in newcomer.html
+
+
+def _meaning(page: Page, column: str) -> str:
+    return unescape(page.html.split(f'id="tile-{column}"')[1].split('class="tile-meaning">')[1].split("<")[0])
+
+
+def test_each_rate_names_its_denominator(manager: Page) -> None:
+    glance = manager.html.split('id="glance"')[1].split('id="headline"')[0]
+    followed = manager.html.split("Where customers come back from")[1].split("First-response wait")[0]
+    assert _meaning(manager, "fcr") == "of mature cases: resolved in one contact"
+    assert _meaning(manager, "repeat_contact_rate") == "of the mature cases' contacts: a customer coming back"
+    assert "of mature cases were solved at the first contact" in glance
+    assert "of their contacts were a customer coming back" in glance
+    assert "share of contacts" in followed and "not comparable with the repeat contact rate" in followed

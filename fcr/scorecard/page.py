@@ -34,28 +34,45 @@ class Measure:
 
 _NOT_CLOSED = "no case has closed yet"
 MEASURES = (
-    Measure("fcr", "FCR", "pct", "higher", "cases resolved in one contact", _NOT_CLOSED),
-    Measure("two_contact_resolution", "2CR", "pct", "higher", "resolved within two contacts", _NOT_CLOSED),
+    Measure("fcr", "FCR", "pct", "higher", "of mature cases: resolved in one contact", _NOT_CLOSED),
     Measure(
-        "three_contact_resolution", "3CR", "pct", "higher", "resolved within three contacts", _NOT_CLOSED
+        "two_contact_resolution",
+        "2CR",
+        "pct",
+        "higher",
+        "of mature cases: resolved within two contacts",
+        _NOT_CLOSED,
+    ),
+    Measure(
+        "three_contact_resolution",
+        "3CR",
+        "pct",
+        "higher",
+        "of mature cases: resolved within three contacts",
+        _NOT_CLOSED,
     ),
     Measure(
         "repeat_contact_rate",
         "Repeat contact rate",
         "pct",
         "lower",
-        "contacts that were a customer coming back",
+        "of the mature cases' contacts: a customer coming back",
         _NOT_CLOSED,
     ),
     Measure(
-        "contacts_per_case", "Contacts per case", "ratio", "lower", "contacts one problem takes", _NOT_CLOSED
+        "contacts_per_case",
+        "Contacts per case",
+        "ratio",
+        "lower",
+        "per mature case: contacts one problem takes",
+        _NOT_CLOSED,
     ),
     Measure(
         "same_channel_fcr",
         "Same-channel FCR",
         "pct",
         "higher",
-        "what a single-channel count would report",
+        "of mature cases: what a single-channel count would report",
         _NOT_CLOSED,
     ),
     Measure(
@@ -63,7 +80,7 @@ MEASURES = (
         "Self-service containment",
         "pct",
         "higher",
-        "self-service cases that needed no agent",
+        "of self-service cases: needed no agent",
         "no case started in self-service",
     ),
     Measure(
@@ -71,7 +88,7 @@ MEASURES = (
         "Customer-reported FCR",
         "pct",
         "higher",
-        "customers who said it was resolved",
+        "of surveyed first contacts: the customer said resolved",
         "no survey answers",
     ),
     Measure(
@@ -79,11 +96,11 @@ MEASURES = (
         "Agent-reported FCR",
         "pct",
         None,
-        "agents' own disposition",
+        "of first contacts with a disposition: the agent said resolved",
         "no agent dispositions recorded",
     ),
-    Measure("ces", "CES", "score", "higher", "customer effort score, 1-7", "no CES answers"),
-    Measure("csat", "CSAT", "score", "higher", "customer satisfaction, 1-5", "no CSAT answers"),
+    Measure("ces", "CES", "score", "higher", "average of CES answers, 1-7", "no CES answers"),
+    Measure("csat", "CSAT", "score", "higher", "average of CSAT answers, 1-5", "no CSAT answers"),
     Measure("contacts", "Contacts", "count", None, "contacts that started in the period", "no contacts"),
 )
 _CHANGE_KIND = {"pct": "pts", "ratio": "change", "score": "change", "count": "delta"}
