@@ -120,3 +120,12 @@ def test_each_rate_names_its_denominator(manager: Page) -> None:
     assert "of mature cases were solved at the first contact" in glance
     assert "of their contacts were a customer coming back" in glance
     assert "share of contacts" in followed and "not comparable with the repeat contact rate" in followed
+
+
+def test_money_from_default_costs_says_so(manager: Page, newcomer: Page) -> None:
+    assert "costs" not in CONFIG  # the manager's config has no [costs] section
+    assert "Their cost uses default costs (set [costs] in the config)." in manager.html
+    assert "at stake at default costs" in manager.html.split('id="glance"')[1].split('id="headline"')[0]
+    assert "configured cost" not in manager.html
+    assert "Their cost uses the configured cost per contact of each channel." in newcomer.html
+    assert "default costs" not in newcomer.html

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from fcr import tables
-from fcr.config import Config
+from fcr.config import Config, CostsConfig
 from fcr.scorecard import charts, data
 from fcr.scorecard.data import Period, ScorecardError, Section
 from fcr.scorecard.formatting import case_definition, currency_of, period_label
@@ -382,6 +382,7 @@ def build(
         if priority.rows
         else None,
         "with_customers": with_customers,
+        "default_costs": config.costs == CostsConfig(),
         "sensitivity": sensitivity,
         "tables": {
             "rates": tables.METRIC_RATES,
