@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 from html import unescape
+from pathlib import Path
 
 import pytest
 
 from fcr.config import build_config
 from fcr.pipeline import run
-from fcr.scorecard import render_scorecard
+from fcr.scorecard import page, render_scorecard
 from fcr.scorecard.formatting import Formatter
 from tests.conftest import write_contacts
 from tests.test_scorecard import CONFIG, SCORECARD_HEADER, Page, build_fixture_db
@@ -48,8 +49,13 @@ def newcomer(tmp_path_factory: pytest.TempPathFactory) -> Page:
 
 
 @pytest.fixture(scope="module")
-def manager(tmp_path_factory: pytest.TempPathFactory) -> Page:
-    return Page(render_scorecard(build_fixture_db(tmp_path_factory.mktemp("manager")), build_config(CONFIG)))
+def manager_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_fixture_db(tmp_path_factory.mktemp("manager"))
+
+
+@pytest.fixture(scope="module")
+def manager(manager_db: Path) -> Page:
+    return Page(render_scorecard(manager_db, build_config(CONFIG)))
 
 
 def test_money_keeps_its_cents(newcomer: Page) -> None:
@@ -129,3 +135,32 @@ def test_money_from_default_costs_says_so(manager: Page, newcomer: Page) -> None
     assert "configured cost" not in manager.html
     assert "Their cost uses the configured cost per contact of each channel." in newcomer.html
     assert "default costs" not in newcomer.html
+
+
+def _rows_by_cases(part: str) -> list[tuple[int, bool]]:
+    """Each row of the part's table: its mature cases and whether it is marked a small sample."""
+    return [
+        (
+            int(re.search(r'data-column="mature_cases"[^>]*data-value="(\d+)"', row)[1]),
+            "data-small-sample" in row,
+        )
+        for row in part.split("<tbody>")[1].split("</tbody>")[0].split("<tr")[1:]
+    ]
+
+
+def _channels(html: str) -> str:
+    return html.split('id="channels"')[1].split("<h3>")[0]
+
+
+def test_rates_on_fewer_than_100_cases_are_marked_small_samples(manager: Page) -> None:
+    sensitivity = manager.html.split('id="sensitivity"')[1]
+    assert all(small for _, small in _rows_by_cases(sensitivity))  # 20 to 48 cases each
+    assert all(small for _, small in _rows_by_cases(_channels(manager.html)))
+    assert "† Small sample: fewer than 100 mature cases" in sensitivity
+    assert page.SMALL_SAMPLE_CASES == 100
+
+
+def test_only_rates_under_the_threshold_are_marked(manager_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(page, "SMALL_SAMPLE_CASES", 31)
+    rows = _rows_by_cases(_channels(render_scorecard(manager_db, build_config(CONFIG))))
+    assert rows[:2] == [(48, False), (30, True)]  # all channels, then phone
