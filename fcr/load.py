@@ -32,6 +32,9 @@ class LoadResult:
     rows_excluded: int = 0
     rows_quarantined: int = 0
     contacts_delivered: int = 0
+    rows_replaced: int = 0  # passed every rule but lost to a later delivery of their contact_id in the run
+    local_times_shifted: int = 0  # loaded naive times the clocks skipped, read shifted forward
+    local_times_ambiguous: int = 0  # loaded naive times the clocks repeated, read as `ambiguous` says
     quarantine_by_rule: dict[str, int] = field(default_factory=dict)
     files_skipped: list[str] = field(default_factory=list)  # same content as a file loaded before
 
@@ -149,6 +152,8 @@ def load_files(
         "source_tz": config.source_timezone,
         "timestamp_formats": config.timestamp_formats,
         "unknown_channel": config.unknown_channel,
+        "nonexistent": config.nonexistent,
+        "ambiguous": config.ambiguous,
         "order_type": config.dedupe.order_type if config.dedupe else "none",
         "order_by": config.dedupe.order_by if config.dedupe else "",
         "run_id": run_id,
@@ -184,6 +189,8 @@ def load_files(
         )
         con.execute(f"insert into {tables.CONTACTS} by name select * from {tables.LOAD_GOOD}")
         result.contacts_delivered = con.execute(f"select count(*) from {tables.LOAD_GOOD}").fetchone()[0]
+        accounting = sqlfiles.execute(con, "staging/load_accounting").fetchone()
+        result.rows_replaced, result.local_times_shifted, result.local_times_ambiguous = accounting
         _record_loaded(con, sources, digests, run_id)
         con.execute("commit")
     except QuarantineThresholdError:

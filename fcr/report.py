@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import duckdb
 from rich.console import Console
 from rich.table import Table
 
 from fcr import sqlfiles, tables
+from fcr.load import LoadResult
 from fcr.pipeline import RunResult
 
 
@@ -36,6 +39,36 @@ def _provisional(con: duckdb.DuckDBPyConnection) -> list[str]:
     ]
 
 
+def _rows_line(load: LoadResult) -> str:
+    """Where every row read went, so the figures add up: loaded + quarantined + excluded + replaced."""
+    if not load.files:
+        return f"rows read 0: {len(load.files_skipped)} file(s) skipped as already loaded"
+    rules = ", ".join(f"{rule}: {n:,}" for rule, n in load.quarantine_by_rule.items())
+    return " + ".join(
+        [
+            f"rows read {load.rows_read:,} = contacts loaded {load.contacts_delivered:,}",
+            f"rows quarantined {load.rows_quarantined:,}" + (f" ({rules})" if rules else ""),
+            f"excluded by filters {load.rows_excluded:,}",
+            f"replaced by a later delivery {load.rows_replaced:,}",
+        ]
+    )
+
+
+def _local_times_line(load: LoadResult) -> str | None:
+    """The loaded local times a clock change skipped or repeated, when there were any."""
+    shifted, ambiguous = load.local_times_shifted, load.local_times_ambiguous
+    parts = [f"skipped by a clock change and shifted forward {shifted:,}"] if shifted else []
+    parts += [f"repeated by a clock change and resolved {ambiguous:,}"] if ambiguous else []
+    return "local times " + "; ".join(parts) if parts else None
+
+
+def _contacts_up_to(con: duckdb.DuckDBPyConnection, watermark: datetime) -> int:
+    """Loaded contacts (legs not yet collapsed) that started by the watermark."""
+    return con.execute(
+        f"select count(*) from {tables.CONTACTS} where started_at <= $watermark", {"watermark": watermark}
+    ).fetchone()[0]
+
+
 def print_summary(result: RunResult, console: Console | None = None) -> None:
     """Print the run summary from the published tables."""
     console = console or Console()
@@ -43,15 +76,15 @@ def print_summary(result: RunResult, console: Console | None = None) -> None:
     con = duckdb.connect(str(result.db_path), read_only=True)
     try:
         console.print(f"[bold]Run {result.run_id}[/bold] published in {result.duration_seconds:.1f}s")
-        if load.files:
-            rules = ", ".join(f"{rule}: {n}" for rule, n in load.quarantine_by_rule.items())
-            console.print(
-                f"rows read {load.rows_read:,}; excluded by filters {load.rows_excluded:,}; "
-                f"contacts loaded {load.contacts_delivered:,}; "
-                f"rows quarantined {load.rows_quarantined:,}" + (f" ({rules})" if rules else "")
-            )
+        if load.files or load.files_skipped:
+            console.print(_rows_line(load))
+        local_times = _local_times_line(load)
+        if local_times:
+            console.print(local_times)
+        contacts, after_legs = _contacts_up_to(con, result.watermark), result.counts["contacts"]
         console.print(
-            f"contacts after legs collapse {result.counts['contacts']:,}; "
+            f"contacts up to the watermark {contacts:,} - legs collapsed {contacts - after_legs:,} "
+            f"= contacts after legs collapse {after_legs:,}; "
             f"cases {result.counts['cases']:,}; watermark {result.watermark:%Y-%m-%d %H:%M:%S %Z}"
         )
         console.print(_rates_table(con, "all", "FCR overall (mature cases)"))

@@ -24,7 +24,16 @@ _DDL = f"""create table if not exists {tables.PIPELINE_RUNS} (
     data_interval_start timestamptz, data_interval_end timestamptz, as_of timestamptz,
     rows_read bigint, rows_excluded bigint, rows_quarantined bigint, contacts bigint, cases bigint,
     metrics_rows bigint, validation_result varchar, message varchar,
-    linking_settings varchar, duration_seconds double, validation_detail varchar)"""
+    linking_settings varchar, duration_seconds double, validation_detail varchar, rows_loaded bigint,
+    rows_replaced bigint, local_times_shifted bigint, local_times_ambiguous bigint)"""
+# Columns an older run log lacks: added, in this order, when a run opens it.
+_ADDED = (
+    "validation_detail varchar",
+    "rows_loaded bigint",
+    "rows_replaced bigint",
+    "local_times_shifted bigint",
+    "local_times_ambiguous bigint",
+)
 
 
 @dataclass
@@ -41,6 +50,10 @@ class RunRecord:
     rows_read: int = 0
     rows_excluded: int = 0
     rows_quarantined: int = 0
+    rows_loaded: int = 0  # rows_read = rows_loaded + rows_quarantined + rows_excluded + rows_replaced
+    rows_replaced: int = 0
+    local_times_shifted: int = 0
+    local_times_ambiguous: int = 0
     contacts: int = 0
     cases: int = 0
     metrics_rows: int = 0
@@ -54,7 +67,8 @@ class RunRecord:
 def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
     """Create the run log (and columns added since) when missing."""
     con.execute(_DDL)
-    con.execute(f"alter table {tables.PIPELINE_RUNS} add column if not exists validation_detail varchar")
+    for column in _ADDED:
+        con.execute(f"alter table {tables.PIPELINE_RUNS} add column if not exists {column}")
 
 
 def write(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:

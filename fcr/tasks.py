@@ -78,6 +78,9 @@ def load(
             rows_excluded=result.rows_excluded,
             rows_quarantined=result.rows_quarantined,
             contacts_delivered=result.contacts_delivered,
+            rows_replaced=result.rows_replaced,
+            local_times_shifted=result.local_times_shifted,
+            local_times_ambiguous=result.local_times_ambiguous,
         )
     return run
 
@@ -209,6 +212,9 @@ def _record(run: Run, config: Config, status: str, message: str) -> runlog.RunRe
             rows_excluded=run.get("rows_excluded", 0),
             rows_quarantined=run.get("rows_quarantined", 0),
             contacts_delivered=run.get("contacts_delivered", 0),
+            rows_replaced=run.get("rows_replaced", 0),
+            local_times_shifted=run.get("local_times_shifted", 0),
+            local_times_ambiguous=run.get("local_times_ambiguous", 0),
         ),
         counts=run["counts"],
         validation=run["validation"],

@@ -244,3 +244,35 @@ def test_which_errors_a_retry_cannot_fix():
     assert not is_permanent(db.DatabaseLocked("busy file"))
     assert not is_permanent(lease.DatabaseBusy("busy run"))
     assert not is_permanent(RuntimeError("something transient"))
+
+
+def test_the_summary_accounts_for_every_row_read_and_the_legs_collapsed(tmp_path: Path):
+    data = tmp_path / "export.csv"
+    data.write_text(
+        "contact_id,customer_id,channel,started_at,interaction_id,team\n"
+        "a,K1,phone,2026-03-02 09:00:00,I1,\n"
+        "b,K1,phone,2026-03-02 09:05:00,I1,\n"  # a second leg of a's call
+        "c,K2,phone,2026-03-02 10:00:00,,\n"
+        "d,K3,phone,,,\n"  # quarantined: missing_started_at
+        "e,K4,phone,2026-03-02 11:00:00,,TEST\n"  # left out by the filter
+        "c,K2,phone,2026-03-02 10:30:00,,\n"  # c again: replaces the line above
+    )
+    config = tmp_path / "fcr.toml"
+    config.write_text('max_quarantine_share = 1.0\n[[exclude]]\ncolumn = "team"\nequals = "TEST"\n')
+    args = ["run", "--contacts", str(data), "--db", str(tmp_path / "fcr.duckdb"), "--config", str(config)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert (
+        "rows read 6 = contacts loaded 3 + rows quarantined 1 (missing_started_at: 1) "
+        "+ excluded by filters 1 + replaced by a later delivery 1"
+    ) in output
+    assert "contacts up to the watermark 3 - legs collapsed 1 = contacts after legs collapse 2;" in output
+
+
+def test_the_summary_of_a_run_on_files_loaded_before_says_they_were_skipped(tmp_path: Path):
+    args = ["run", "--contacts", str(_contacts(tmp_path)), "--db", str(tmp_path / "fcr.duckdb")]
+    assert runner.invoke(app, args).exit_code == 0
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "rows read 0: 1 file(s) skipped as already loaded" in " ".join(result.output.split())

@@ -260,3 +260,88 @@ def test_a_large_first_load_is_visible_to_the_rest_of_the_run(tmp_path: Path):
     result = run([str(path)], tmp_path / "db.duckdb", build_config({}))
     assert result.watermark is not None and result.watermark.year == 2026
     assert result.counts["contacts"] == 130000
+
+
+ACCOUNTED = (
+    "rows_read",
+    "contacts_delivered",
+    "rows_quarantined",
+    "rows_excluded",
+    "rows_replaced",
+)
+# 6 rows: c twice (the later line wins), d breaks a rule, e is left out by a filter
+SIX_ROWS = [
+    {**GOOD, "contact_id": "a"},
+    {**GOOD, "contact_id": "c", "reason": "first"},
+    {**GOOD, "contact_id": "b", "started_at": "2026-01-02 09:00:00"},
+    {**GOOD, "contact_id": "d", "started_at": ""},
+    {**GOOD, "contact_id": "e", "team": "TEST"},
+    {**GOOD, "contact_id": "c", "reason": "second"},
+]
+FILTERED = {**LENIENT, "exclude": [{"column": "team", "equals": "TEST"}]}
+
+
+def accounted(load) -> tuple[int, ...]:
+    return tuple(getattr(load, name) for name in ACCOUNTED)
+
+
+def logged_accounting(db_path: Path) -> tuple[int, ...]:
+    con = duckdb.connect(str(db_path), read_only=True)
+    row = con.execute(
+        "select rows_read, rows_loaded, rows_quarantined, rows_excluded, rows_replaced "
+        "from published.pipeline_runs where status = 'published'"
+    ).fetchone()
+    con.close()
+    return row
+
+
+def test_every_row_read_is_loaded_quarantined_excluded_or_replaced(tmp_path: Path):
+    path = write_contacts(tmp_path / "in.csv", SIX_ROWS)
+    db_path = tmp_path / "db.duckdb"
+    result = run([str(path)], db_path, build_config(FILTERED))
+    assert accounted(result.load) == (6, 3, 1, 1, 1)  # 6 = 3 loaded + 1 quarantined + 1 excluded + 1 replaced
+    assert result.load.quarantine_by_rule == {"missing_started_at": 1}
+    assert logged_accounting(db_path) == (6, 3, 1, 1, 1)
+    con = duckdb.connect(str(db_path), read_only=True)
+    assert con.execute("select reason from raw.contacts where contact_id = 'c'").fetchone() == ("second",)
+    con.close()
+
+
+def test_the_scheduled_tasks_log_the_same_accounting(tmp_path: Path):
+    from datetime import UTC, datetime
+
+    from fcr import tasks
+
+    path = write_contacts(tmp_path / "in.csv", SIX_ROWS)
+    config = tmp_path / "fcr.toml"
+    config.write_text('max_quarantine_share = 1.0\n[[exclude]]\ncolumn = "team"\nequals = "TEST"\n')
+    db_path = tmp_path / "db.duckdb"
+    settings = {"db_path": str(db_path), "config_path": str(config)}
+    start, end = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 3, tzinfo=UTC)
+    loaded = tasks.load(settings, [str(path)], start, end)
+    assert tuple(loaded[name] for name in ACCOUNTED) == (6, 3, 1, 1, 1)
+    tasks.publish(tasks.validate(tasks.transform(tasks.validate_input(loaded))))
+    assert logged_accounting(db_path) == (6, 3, 1, 1, 1)
+
+
+def test_the_generated_sample_accounts_for_every_row(tmp_path: Path):
+    from fcr.config import Config
+    from fcr.generate import SampleSpec, write_sample
+
+    path = tmp_path / "sample.csv"
+    write_sample(SampleSpec(contacts=2000), path)
+    result = run([str(path)], tmp_path / "db.duckdb", Config())
+    read, loaded, quarantined, excluded, replaced = accounted(result.load)
+    assert replaced == 1  # the sample re-delivers one contact in the same file
+    assert quarantined > 0
+    assert read == loaded + quarantined + excluded + replaced
+    assert logged_accounting(tmp_path / "db.duckdb") == accounted(result.load)
+
+
+def test_a_file_loaded_before_is_skipped_and_reads_nothing(tmp_path: Path):
+    path = write_contacts(tmp_path / "in.csv", SIX_ROWS)
+    db_path = tmp_path / "db.duckdb"
+    run([str(path)], db_path, build_config(FILTERED))
+    again = run([str(path)], db_path, build_config(FILTERED))
+    assert again.load.files_skipped == [str(path)]
+    assert accounted(again.load) == (0, 0, 0, 0, 0)

@@ -224,8 +224,11 @@ def test_tab_separated_crlf_export_loads_with_config_alone(tmp_path: Path):
     ]
     raw_record = con.execute("select raw_record from raw.quarantine where source_line = 6").fetchone()[0]
     assert '"reason":"AA"' in raw_record and "disallowed_value" not in raw_record
-    runs = con.execute("select rows_read, rows_excluded, rows_quarantined from published.pipeline_runs")
-    assert runs.fetchall() == [(6, 1, 2)]
+    runs = con.execute(
+        "select rows_read, rows_excluded, rows_quarantined, rows_replaced, rows_loaded "
+        "from published.pipeline_runs"
+    )
+    assert runs.fetchall() == [(6, 1, 2, 0, 3)]
     con.close()
 
 
@@ -300,3 +303,11 @@ def test_an_unparseable_order_by_value_is_quarantined(tmp_path: Path):
     con = duckdb.connect(str(tmp_path / "fcr.duckdb"), read_only=True)
     assert con.execute("select source_line, detail from raw.quarantine").fetchall() == [(7, "mods = many")]
     con.close()
+
+
+def test_every_update_but_the_winning_one_is_counted_as_replaced(tmp_path: Path):
+    path = write_updates(tmp_path / "updates.csv", UPDATES)
+    config = build_config({**UPDATES_CONFIG, "dedupe": {"order_by": "mods"}})
+    load = run([str(path)], tmp_path / "fcr.duckdb", config).load
+    accounted = (load.rows_read, load.contacts_delivered, load.rows_replaced, load.rows_quarantined)
+    assert accounted == (5, 2, 3, 0)

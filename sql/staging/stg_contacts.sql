@@ -21,15 +21,23 @@ trimmed as (
         nullif(trim(transfers), '') as transfers_text,
         nullif(trim(survey_ces), '') as ces_text,
         nullif(trim(survey_csat), '') as csat_text,
-        nullif(trim(delivery_order), '') as order_text
+        nullif(trim(delivery_order), '') as order_text,
+        parse_local_timestamp(started_at, $timestamp_formats) as started_local,
+        parse_local_timestamp(ended_at, $timestamp_formats) as ended_local
     from batch
 ),
 
 typed as (
     select
         trimmed.*,
-        parse_timestamp(started_at, $source_tz, $timestamp_formats) as started_at_value,
-        parse_timestamp(ended_at, $source_tz, $timestamp_formats) as ended_at_value,
+        coalesce(
+            offset_timestamp(started_at), local_instant(started_local, $source_tz, $ambiguous)
+        ) as started_at_value,
+        coalesce(
+            offset_timestamp(ended_at), local_instant(ended_local, $source_tz, $ambiguous)
+        ) as ended_at_value,
+        local_time_kind(started_local, $source_tz) as started_at_kind,
+        local_time_kind(ended_local, $source_tz) as ended_at_kind,
         coalesce(
             channel_map.canonical_channel,
             case when $unknown_channel = 'other' then 'other' end
@@ -64,6 +72,10 @@ checked as (
             when nullif(trim(ended_at), '') is not null and ended_at_value is null
                 then 'unparseable_ended_at'
             when not (year(ended_at_value) between 1 and 9999) then 'implausible_ended_at'
+            when $nonexistent = 'quarantine' and 'nonexistent' in (started_at_kind, ended_at_kind)
+                then 'nonexistent_local_time'
+            when $ambiguous = 'quarantine' and 'ambiguous' in (started_at_kind, ended_at_kind)
+                then 'ambiguous_local_time'
             when channel_value is null then 'unknown_channel'
             when direction_value is null then 'unknown_direction'
             when ended_at_value < started_at_value then 'ended_before_started'
@@ -113,12 +125,26 @@ final as (
         source_file,
         source_line,
         file_order,
+        started_at_kind,
+        ended_at_kind,
         quarantine_rule,
         case quarantine_rule
             when 'unparseable_started_at' then 'started_at = ' || started_at
             when 'unparseable_ended_at' then 'ended_at = ' || ended_at
             when 'implausible_started_at' then 'started_at = ' || started_at || ' (year beyond 9999)'
             when 'implausible_ended_at' then 'ended_at = ' || ended_at || ' (year beyond 9999)'
+            when 'nonexistent_local_time' then
+                case
+                    when started_at_kind = 'nonexistent' then 'started_at = ' || started_at
+                    else 'ended_at = ' || ended_at
+                end
+                || ' (skipped when the clocks went forward in ' || $source_tz || ')'
+            when 'ambiguous_local_time' then
+                case
+                    when started_at_kind = 'ambiguous' then 'started_at = ' || started_at
+                    else 'ended_at = ' || ended_at
+                end
+                || ' (repeated when the clocks went back in ' || $source_tz || ')'
             when 'unknown_channel' then 'channel = ' || coalesce(channel, '(empty)')
             when 'unknown_direction' then 'direction = ' || direction
             when 'ended_before_started' then 'ended_at ' || ended_at || ' < started_at ' || started_at
