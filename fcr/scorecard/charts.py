@@ -23,6 +23,7 @@ CONTACT_BANDS = ["1 contact", "2 contacts", "3 contacts", "4+ contacts"]
 BAND_COLOURS = ["#2e7d32", "#a5d6a7", "#ffcc80", "#e57373"]
 FULL_WIDTH = 960
 HALF_WIDTH = 430
+TREND_TICKS = 8  # most labelled periods on a trend axis
 
 
 def to_svg(chart: alt.TopLevelMixin) -> str:
@@ -38,9 +39,9 @@ def to_svg(chart: alt.TopLevelMixin) -> str:
     return vl_convert.vegalite_to_svg(styled.to_json())
 
 
-def period_ticks(starts: list[date], most: int = 8) -> list[alt.DateTime]:
+def period_ticks(starts: list[date]) -> list[alt.DateTime]:
     """Ticks on period starts (Mondays, firsts of months), so each label names a period; the latest kept."""
-    step = -(-len(starts) // most)
+    step = -(-len(starts) // TREND_TICKS)
     return [
         alt.DateTime(year=d.year, month=d.month, date=d.day, utc=True) for d in starts[::-1][::step][::-1]
     ]

@@ -256,6 +256,23 @@ def only_one(names: Iterable[str]) -> str | None:
     return distinct.pop() if len(distinct) == 1 else None
 
 
+def lone_categories(
+    channels: list[dict[str, Any]],
+    followed: Section,
+    flow: Section,
+    teams: list[dict[str, Any]],
+    agents: list[dict[str, Any]],
+) -> dict[str, str | None]:
+    """Per comparison on the page, the one channel, team or agent it would compare, if only one."""
+    return {
+        "channel": only_one(r["dimension_value"] for r in channels),
+        "followed": only_one(r["dimension_value"] for r in followed.rows),
+        "flow": only_one(c for r in flow.rows for c in (r["from_channel"], r["to_channel"])),
+        "team": only_one(r["dimension_value"] for r in teams),
+        "agent": only_one(r["dimension_value"] for r in agents),
+    }
+
+
 def business_watermark(run: dict[str, Any] | None, config: Config) -> datetime | None:
     """The published run's watermark as a business-time wall clock, the clock periods end on."""
     if run is None or run["as_of"] is None:
@@ -310,13 +327,7 @@ def build(
     flow = _with_ref(
         data.channel_flow(con, period), ("grain", "period_start", "flow_kind", "from_channel", "to_channel")
     )
-    only = {
-        "channel": only_one(r["dimension_value"] for r in channels),
-        "followed": only_one(r["dimension_value"] for r in followed.rows),
-        "flow": only_one(c for r in flow.rows for c in (r["from_channel"], r["to_channel"])),
-        "team": only_one(r["dimension_value"] for r in team_rows),
-        "agent": only_one(r["dimension_value"] for r in agent_rows),
-    }
+    only = lone_categories(channels, followed, flow, team_rows, agent_rows)
     teams = ranking(team_rows, period, overall_fcr, config)
     agents = ranking(agent_rows, period, overall_fcr, config)
     if teams.ranked and not only["team"]:
