@@ -186,6 +186,8 @@ class ScorecardConfig(_Strict):
     )
     # agents and teams with fewer mature cases in the period are grouped, not ranked
     min_mature_cases: int = Field(default=30, ge=1)
+    # a rate on fewer mature cases (channel, reason and definition rows) is marked a small sample
+    small_sample_cases: int = Field(default=100, ge=1)
     confidence: float = Field(default=0.95, gt=0, lt=1)  # of the Wilson interval around FCR
     trend_weeks: int = Field(default=26, ge=2)
     trend_months: int = Field(default=13, ge=2)

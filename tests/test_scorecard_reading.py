@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from fcr.config import build_config
+from fcr.config import ScorecardConfig, build_config
 from fcr.pipeline import run
-from fcr.scorecard import page, render_scorecard
+from fcr.scorecard import render_scorecard
 from fcr.scorecard.formatting import Formatter
 from tests.conftest import write_contacts
 from tests.test_scorecard import CONFIG, SCORECARD_HEADER, Page, build_fixture_db
@@ -157,10 +157,10 @@ def test_rates_on_fewer_than_100_cases_are_marked_small_samples(manager: Page) -
     assert all(small for _, small in _rows_by_cases(sensitivity))  # 48 to 68 cases each
     assert all(small for _, small in _rows_by_cases(_channels(manager.html)))
     assert "† Small sample: fewer than 100 mature cases" in sensitivity
-    assert page.SMALL_SAMPLE_CASES == 100
+    assert ScorecardConfig().small_sample_cases == 100
 
 
-def test_only_rates_under_the_threshold_are_marked(manager_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(page, "SMALL_SAMPLE_CASES", 31)
-    rows = _rows_by_cases(_channels(render_scorecard(manager_db, build_config(CONFIG))))
+def test_only_rates_under_the_threshold_are_marked(manager_db: Path) -> None:
+    config = build_config({**CONFIG, "scorecard": {**CONFIG.get("scorecard", {}), "small_sample_cases": 31}})
+    rows = _rows_by_cases(_channels(render_scorecard(manager_db, config)))
     assert rows[:2] == [(48, False), (30, True)]  # all channels, then phone

@@ -18,7 +18,6 @@ from fcr.scorecard.formatting import case_definition, currency_of, period_label
 from fcr.scorecard.ranking import EXTREMES, ranking, rate_keys
 
 Tone = Literal["good", "bad", "neutral"]
-SMALL_SAMPLE_CASES = 100  # a rate on fewer mature cases is marked a small sample
 
 
 @dataclass(frozen=True)
@@ -385,7 +384,7 @@ def build(
         "agents": agents,
         "extremes": EXTREMES,
         "min_mature_cases": settings.min_mature_cases,
-        "small_sample_cases": SMALL_SAMPLE_CASES,
+        "small_sample_cases": settings.small_sample_cases,
         "confidence": settings.confidence,
         "flow": flow,
         "flow_chart": charts.flow_matrix(flow.rows) if flow.rows and not only["flow"] else None,

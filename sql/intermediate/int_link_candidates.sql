@@ -28,7 +28,8 @@ grouped as (
     select
         keyed.*,
         case
-            when is_ticket_linked then 'ticket:' || ticket_id
+            -- a ticket links within its customer, as windows do: a customer is the unit of linking
+            when is_ticket_linked then 'ticket:' || length(customer_id) || ':' || customer_id || ticket_id
             else 'window:' || length(customer_id) || ':' || customer_id || link_key
         end as link_group
     from keyed

@@ -47,7 +47,7 @@ per_case as (
     select
         case_id,
         any_value(customer_id) as customer_id,
-        any_value(link_key) as link_key,
+        arg_min(link_key, contact_number) as link_key,  -- a ticket case can mix reasons: its first one
         count(*) as contact_count,
         -- one bit per canonical channel: a fixed-size state that spills, unlike count(distinct) or string_agg
         bit_or(1::bigint << (list_position($channels::varchar[], channel) - 1)) as channel_mask,
