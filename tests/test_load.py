@@ -34,6 +34,11 @@ def good_rows(n: int) -> list[dict]:
         ({"started_at": "yesterday-ish"}, "unparseable_started_at", {}),
         ({"ended_at": "31/31/2026 99:00"}, "unparseable_ended_at", {}),
         ({"started_at": "294247-01-10 00:00:00"}, "implausible_started_at", {}),
+        (
+            {"started_at": "294247-01-10 00:00:00"},
+            "implausible_started_at",
+            {"source_timezone": "America/New_York"},
+        ),
         ({"ended_at": "10000-01-01 00:00:00"}, "implausible_ended_at", {}),
         ({"channel": "carrier pigeon"}, "unknown_channel", {"unknown_channel": "quarantine"}),
         ({"direction": "sideways"}, "unknown_direction", {}),

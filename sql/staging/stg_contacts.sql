@@ -22,14 +22,25 @@ trimmed as (
         nullif(trim(survey_ces), '') as ces_text,
         nullif(trim(survey_csat), '') as csat_text,
         nullif(trim(delivery_order), '') as order_text,
-        parse_local_timestamp(started_at, $timestamp_formats) as started_local,
-        parse_local_timestamp(ended_at, $timestamp_formats) as ended_local
+        parse_local_timestamp(started_at, $timestamp_formats) as started_parsed,
+        parse_local_timestamp(ended_at, $timestamp_formats) as ended_parsed
     from batch
+),
+
+plausible as (
+    -- a year beyond 9999 cannot be read in a time zone (ICU overflows): it is quarantined, never converted
+    select
+        trimmed.*,
+        case when year(started_parsed) between 1 and 9999 then started_parsed end as started_local,
+        case when year(ended_parsed) between 1 and 9999 then ended_parsed end as ended_local,
+        not coalesce(year(started_parsed) between 1 and 9999, true) as is_started_implausible,
+        not coalesce(year(ended_parsed) between 1 and 9999, true) as is_ended_implausible
+    from trimmed
 ),
 
 typed as (
     select
-        trimmed.*,
+        plausible.*,
         coalesce(
             offset_timestamp(started_at), local_instant(started_local, $source_tz, $ambiguous)
         ) as started_at_value,
@@ -57,8 +68,8 @@ typed as (
             when 'number' then try_cast(order_text as double)
             when 'timestamp' then epoch(parse_timestamp(order_text, $source_tz, $timestamp_formats))
         end as order_value
-    from trimmed
-    left join channel_map on channel_map.source_channel = trimmed.channel_source
+    from plausible
+    left join channel_map on channel_map.source_channel = plausible.channel_source
 ),
 
 checked as (
@@ -67,11 +78,13 @@ checked as (
         case
             when contact_id_value is null then 'missing_contact_id'
             when nullif(trim(started_at), '') is null then 'missing_started_at'
+            when is_started_implausible or not (year(started_at_value) between 1 and 9999)
+                then 'implausible_started_at'
             when started_at_value is null then 'unparseable_started_at'
-            when not (year(started_at_value) between 1 and 9999) then 'implausible_started_at'
+            when is_ended_implausible or not (year(ended_at_value) between 1 and 9999)
+                then 'implausible_ended_at'
             when nullif(trim(ended_at), '') is not null and ended_at_value is null
                 then 'unparseable_ended_at'
-            when not (year(ended_at_value) between 1 and 9999) then 'implausible_ended_at'
             when $nonexistent = 'quarantine' and 'nonexistent' in (started_at_kind, ended_at_kind)
                 then 'nonexistent_local_time'
             when $ambiguous = 'quarantine' and 'ambiguous' in (started_at_kind, ended_at_kind)
