@@ -4,21 +4,87 @@ from __future__ import annotations
 
 import sys
 from datetime import date, datetime
+from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from fcr.config import ConfigError, load_config
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+def _spread_list_options(args: list[str], names: set[str]) -> list[str]:
+    """`--contacts a.csv b.csv` (an unquoted glob the shell expanded) as one --contacts per file."""
+    spread: list[str] = []
+    option = None
+    for arg in args:
+        if arg.startswith("-"):
+            name = arg.split("=", 1)[0]
+            option = name if name in names else None
+        elif option and spread[-1] != option:
+            spread.append(option)
+        spread.append(arg)
+    return spread
+
+
+class _FlagsWithoutValue:
+    """Help that shows a flag as a flag, `--full` and not `--full <bool>`: it takes no value."""
+
+    def get_params(self, ctx: typer.Context) -> list:
+        """The options, a flag with no value placeholder."""
+        params = super().get_params(ctx)
+        for param in params:
+            if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+                param.metavar = ""
+        return params
+
+
+class _Group(_FlagsWithoutValue, TyperGroup):
+    """`fcr` itself: its commands and --version."""
+
+
+class _Command(_FlagsWithoutValue, TyperCommand):
+    """A command whose list options (--contacts, --customers) take every word after them."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        """Words after a list option are more of its values: the commands take no positional arguments."""
+        names = {name for p in self.params if isinstance(p, TyperOption) and p.multiple for name in p.opts}
+        return super().parse_args(ctx, _spread_list_options(args, names))
+
+
+app = typer.Typer(cls=_Group, add_completion=False, no_args_is_help=True, help=__doc__)
 err = Console(stderr=True)
-out = Console()
 
 DEMO_DIR = Path("demo")
 SERVE_DIR_HELP = "where the read-only copy for BI tools goes (default: <db stem>_serving/ beside --db)"
+DEMO_SERVE_DIR_HELP = "where the read-only copy for BI tools goes (default: fcr_serving/ in --dir)"
+
+
+def _out() -> Console:
+    """Standard output, wrapped to a terminal's width; piped or redirected, lines are never broken."""
+    console = Console()
+    console.soft_wrap = not console.is_terminal
+    return console
+
+
+def _print_version(value: bool) -> None:
+    """Eager, so `fcr --version` answers without a command."""
+    if value:
+        _out().print(f"fcr {version('fcr')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="print the version and exit"),
+    ] = False,
+) -> None:
+    """Options before the command: --version."""
 
 
 def _progress(message: str) -> None:
@@ -69,10 +135,10 @@ def _run(
         )
     except EXPECTED_ERRORS as exc:
         _fail(str(exc))
-    print_summary(result, out)
+    print_summary(result, _out())
 
 
-@app.command("run")
+@app.command("run", cls=_Command)
 def run_command(
     contacts: Annotated[list[str], typer.Option("--contacts", help="CSV/Parquet/JSONL files or globs")],
     db: Annotated[Path, typer.Option(help="DuckDB file to load into and publish to")],
@@ -100,7 +166,7 @@ def run_command(
     _run(contacts, db, config, as_of, full, customers, serve_dir, force_as_of)
 
 
-@app.command()
+@app.command(cls=_Command)
 def generate(
     contacts: Annotated[int, typer.Option(help="number of contacts")],
     out_path: Annotated[Path, typer.Option("--out", help=".csv, .parquet or .jsonl")],
@@ -114,16 +180,17 @@ def generate(
     from fcr.generate import SampleSpec, generate_sample, write_table
 
     sample = generate_sample(SampleSpec(contacts=contacts, seed=seed, days=days))
+    out = _out()
     out.print(f"wrote {write_table(sample.contacts, out_path):,} rows to {out_path}")
     if customers_out is not None:
         out.print(f"wrote {write_table(sample.customers, customers_out):,} customers to {customers_out}")
 
 
-@app.command()
+@app.command(cls=_Command)
 def demo(
     contacts: Annotated[int, typer.Option(help="number of sample contacts")] = 50_000,
     directory: Annotated[Path, typer.Option("--dir", help="where the demo files go")] = DEMO_DIR,
-    serve_dir: Annotated[Path | None, typer.Option("--serve-dir", help=SERVE_DIR_HELP)] = None,
+    serve_dir: Annotated[Path | None, typer.Option("--serve-dir", help=DEMO_SERVE_DIR_HELP)] = None,
 ) -> None:
     """Generate sample data, run the pipeline into a local DuckDB file, print the summary and scorecard."""
     from fcr.generate import SampleSpec, generate_sample, write_table
@@ -155,17 +222,17 @@ def _scorecard(
         path = write_scorecard(db, out_path, load_config(config_path), grain=grain, period=day)
     except (ConfigError, ScorecardError) as exc:
         _fail(str(exc))
-    out.print(f"scorecard: {path.resolve()}", soft_wrap=True)
+    _out().print(f"scorecard: {path.resolve()}", soft_wrap=True)
 
 
-@app.command()
+@app.command(cls=_Command)
 def scorecard(
     db: Annotated[Path, typer.Option(help="published DuckDB file (opened read-only)")],
     out_path: Annotated[
         Path | None, typer.Option("--out", help="HTML file to write (default: scorecard.html next to --db)")
     ] = None,
     grain: Annotated[
-        str | None, typer.Option(help="week or month (default: config [scorecard] grain)")
+        str | None, typer.Option(help=escape("week or month (default: the config's [scorecard] grain)"))
     ] = None,
     period: Annotated[
         str | None, typer.Option(help="a date in the period to show (default: the latest final period)")
@@ -176,13 +243,13 @@ def scorecard(
     _scorecard(db, out_path or db.with_name("scorecard.html"), config, grain, period)
 
 
-@app.command()
+@app.command(cls=_Command)
 def docs(out_path: Annotated[Path, typer.Option("--out")] = Path("docs/tables.md")) -> None:
     """Regenerate the table reference from fcr/schema.yml."""
     from fcr.docs import render_tables_md
 
     out_path.write_text(render_tables_md())
-    out.print(f"wrote {out_path}")
+    _out().print(f"wrote {out_path}")
 
 
 def main() -> None:

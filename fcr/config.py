@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -413,11 +414,30 @@ class Config(_Strict):
         return {**{c: c for c in CANONICAL_CHANNELS}, **CHANNEL_ALIASES, **self.channels}
 
 
+def _table_in(annotation: object) -> type[BaseModel] | None:
+    """The config table inside a field's type: X, X | None, list[X], dict[str, X], Annotated[X, ...]."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next(filter(None, map(_table_in, get_args(annotation))), None)
+
+
+def _did_you_mean(loc: tuple[int | str, ...]) -> str:
+    """The key of the same table closest to a mistyped one, as a hint (or nothing)."""
+    table: type[BaseModel] | None = Config
+    for part in loc[:-1]:  # a part that is no field is a [columns] name or an [[exclude]] index
+        if table is not None and part in table.model_fields:
+            table = _table_in(table.model_fields[part].annotation)
+    keys = [field.alias or name for name, field in table.model_fields.items()] if table else []
+    close = difflib.get_close_matches(str(loc[-1]), keys, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def _describe(error: ValidationError, origin: str) -> str:
     lines = [f"invalid config {origin}:"]
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"]) or "config"
-        lines.append(f"  {key}: {item['msg']}")
+        hint = _did_you_mean(item["loc"]) if item["type"] == "extra_forbidden" else ""
+        lines.append(f"  {key}: {item['msg']}{hint}")
     return "\n".join(lines)
 
 

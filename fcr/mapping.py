@@ -39,10 +39,26 @@ def check_columns(present: set[str], config: Config, path: Path) -> None:
         if column not in present and column != "source_line"
     ]
     if missing:
+        found = sorted(present - {"source_line"})
         raise FileLoadError(
             f"{path}: required column(s) missing: {', '.join(missing)}. Columns in the file: "
-            f"{describe_columns(sorted(present - {'source_line'}))}. Map them under [columns] in the config."
+            f"{describe_columns(found)}. {_fix_for(found)}"
         )
+
+
+# A delimiter the file may use instead, by how the message names it and how the config writes it.
+_DELIMITERS = {"\t": ("tabs", '"\\t"'), ";": ("semicolons", '";"'), "|": ("pipes", '"|"')}
+
+
+def _fix_for(found: list[str]) -> str:
+    """One column whose name holds a delimiter means the file was split on the wrong one: say which to set."""
+    held = [d for d in _DELIMITERS if d in found[0]] if len(found) == 1 else []
+    if not held:
+        return "Map them under [columns] in the config."
+    named, written = _DELIMITERS[max(held, key=found[0].count)]
+    return (
+        f"The file has one column whose name contains {named}: set [csv] delimiter = {written} in the config."
+    )
 
 
 def _needed_columns(config: Config) -> list[tuple[str, str]]:

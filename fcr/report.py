@@ -69,9 +69,8 @@ def _contacts_up_to(con: duckdb.DuckDBPyConnection, watermark: datetime) -> int:
     ).fetchone()[0]
 
 
-def print_summary(result: RunResult, console: Console | None = None) -> None:
-    """Print the run summary from the published tables."""
-    console = console or Console()
+def print_summary(result: RunResult, console: Console) -> None:
+    """Print the run summary from the published tables, on the caller's console (wrapped or not)."""
     load = result.load
     con = duckdb.connect(str(result.db_path), read_only=True)
     try:

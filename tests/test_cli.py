@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from fcr.cli import app
 from fcr.config import ConfigError, load_config, parse_duration
+from tests.conftest import write_contacts
 
 runner = CliRunner()
 
@@ -109,6 +110,24 @@ def test_unknown_config_key_and_zone_are_rejected():
         build_config({"business_timezone": "Mars/Olympus"})
     with pytest.raises(ConfigError, match="channels"):
         build_config({"channels": {"fax": "telefax"}})
+
+
+@pytest.mark.parametrize(
+    ("data", "suggestion"),
+    [
+        ({"linking": {"repeat_windw": "7d"}}, "repeat_window"),
+        ({"timestamp_format": ["%d/%m/%Y"]}, "timestamp_formats"),
+        ({"csv": {"delimeter": ";"}}, "delimiter"),
+        ({"dedupe": {"order_by": "n", "ordr_type": "number"}}, "order_type"),
+        ({"columns": {"reason": {"source": "type", "allowed": ["PS"]}}}, "allowed_values"),
+        ({"exclude": [{"column": "outcome", "equal": "X"}]}, "equals"),
+    ],
+)
+def test_a_mistyped_key_gets_the_closest_key_of_its_table(data, suggestion):
+    from fcr.config import build_config
+
+    with pytest.raises(ConfigError, match=f"did you mean '{suggestion}'\\?"):
+        build_config(data)
 
 
 def test_defaults_follow_the_spec():
@@ -276,3 +295,30 @@ def test_the_summary_of_a_run_on_files_loaded_before_says_they_were_skipped(tmp_
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "rows read 0: 1 file(s) skipped as already loaded" in " ".join(result.output.split())
+
+
+def test_an_unquoted_glob_the_shell_expanded_is_read_as_several_contact_files(tmp_path: Path):
+    days = [tmp_path / day / "contacts.csv" for day in ("2026-03-02", "2026-03-03")]
+    for n, path in enumerate(days):
+        contact = {"contact_id": f"T{n}", "customer_id": "K1", "channel": "phone"}
+        write_contacts(path, [{**contact, "started_at": f"{path.parent.name} 09:00:00"}])
+    args = ["run", "--contacts", *map(str, days), "--db", str(tmp_path / "fcr.duckdb")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "rows read 2 = contacts loaded 2 " in result.stdout
+
+
+def test_piped_output_never_breaks_a_summary_line(tmp_path: Path):
+    db = tmp_path / ("a-long-folder-name-" * 4) / "fcr.duckdb"
+    db.parent.mkdir()
+    args = ["run", "--contacts", str(_contacts(tmp_path)), "--db", str(db)]
+    result = runner.invoke(app, args, env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert (
+        "rows read 1 = contacts loaded 1 + rows quarantined 0 + excluded by filters 0 "
+        "+ replaced by a later delivery 0"
+    ) in lines
+    assert any(
+        line.startswith(f"database: {db.resolve()}  (tables: ") and line.endswith(")") for line in lines
+    )

@@ -159,6 +159,25 @@ def test_the_columns_found_are_listed_short_and_never_with_their_values():
     assert f"'column_08_{'x' * 30}…' and 3 more" in message
 
 
+@pytest.mark.parametrize(
+    ("separator", "named", "setting"),
+    [
+        ("\t", "tabs", 'delimiter = "\\t"'),
+        (";", "semicolons", 'delimiter = ";"'),
+        ("|", "pipes", 'delimiter = "|"'),
+    ],
+)
+def test_one_column_whose_name_holds_a_delimiter_says_which_delimiter_to_set(separator, named, setting):
+    header = separator.join(["vru+line", "call_id", "customer_id", "started_at"])
+    with pytest.raises(FileLoadError) as caught:
+        mapped(batch(**{header: ["AA01"]}), {})
+    message = str(caught.value)
+    assert (
+        f"The file has one column whose name contains {named}: set [csv] {setting} in the config" in message
+    )
+    assert "'vru+line…'" in message and "call_id" not in message
+
+
 def test_an_optional_column_missing_from_the_file_is_empty():
     out = mapped(batch(**CALLS), {"columns": {**MAPPING, "ended_at": {"join": ["date", "end"]}}}).table
     assert out["ended_at"].to_pylist() == [None, None, None]
