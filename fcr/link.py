@@ -109,6 +109,12 @@ def link_delta(con: duckdb.DuckDBPyConnection, config: Config, params: dict) -> 
     _register_reason_groups(con, config)
     counts = {"contacts": sqlfiles.build(con, "intermediate/int_contacts", tables.DELTA_CONTACTS, params)}
     counts["case_contacts"] = _link_definition(con, params, tables.DELTA_CASE_CONTACTS)
+    if params["transfer_gap_seconds"] is not None:
+        # forwards join the case of the contact they were forwarded from, flagged, never counted as repeats
+        forwards = sqlfiles.read_sql("intermediate/int_case_forwards")
+        con.execute(
+            f"insert into {tables.DELTA_CASE_CONTACTS} by name {forwards}", sqlfiles.bind(forwards, params)
+        )
     counts["cases"] = sqlfiles.build(con, "marts/cases", tables.DELTA_CASES, params)
     return counts
 

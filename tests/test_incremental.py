@@ -81,11 +81,14 @@ def final_rows(db_path: Path) -> dict[tuple, tuple]:
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(files=batches(), link_by=st.sampled_from(["window", "ticket"]))
-def test_incremental_runs_equal_one_full_run(tmp_path_factory, files, link_by):
+@given(
+    files=batches(), link_by=st.sampled_from(["window", "ticket"]), transfer_gap=st.sampled_from([None, "2h"])
+)
+def test_incremental_runs_equal_one_full_run(tmp_path_factory, files, link_by, transfer_gap):
     assume(files)
     folder = tmp_path_factory.mktemp("inc")
-    config = build_config({"sensitivity": {"windows": ["24h", "7d"]}, "linking": {"link_by": link_by}})
+    linking = {"link_by": link_by, **({"transfer_gap": transfer_gap} if transfer_gap else {})}
+    config = build_config({"sensitivity": {"windows": ["24h", "7d"]}, "linking": linking})
     paths = [str(write_contacts(folder / f"day{i:02d}.csv", rows)) for i, rows in enumerate(files)]
     finals: dict[tuple, tuple] = {}
     watermark = ""

@@ -68,11 +68,12 @@ def test_transfer_gap_folds_quick_forwards_into_one_contact(run_log):
         c("d", "2026-01-01 09:30:00", channel="phone", reason="billing"),  # 20 min after b: a repeat
     ]
     _, con = run_log(rows, config=config, as_of=LATER)
-    assert cases_of(con) == [["a", "d"]]
+    assert cases_of(con) == [["a", "b", "d"]]  # b is in a's case as its forward (contact number 1 too)
+    assert con.execute("select contact_count from published.cases").fetchone()[0] == 2
     contacts = con.execute(
         "select contacts, counted_contacts from published.metrics where grain = 'day' and dimension = 'all'"
     ).fetchone()
-    assert contacts == (2, 2)
+    assert contacts == (3, 2)  # three contacts happened; the forward is not counted as a repeat
     _, without = run_log(rows, as_of=LATER)
     assert cases_of(without) == [["a", "d"], ["b"]]
 
@@ -85,7 +86,7 @@ def test_transfer_gap_and_interaction_legs_together(run_log):
         c("b", "2026-01-01 09:04:00", ended_at="2026-01-01 09:20:00"),  # 4 min after I1's start
     ]
     _, con = run_log(rows, config=config, as_of=LATER)
-    assert cases_of(con) == [["a1"]]
+    assert cases_of(con) == [["a1", "b"]]  # b: a forward of the interaction a1-a2
     assert con.execute("select last_ended_at from published.cases").fetchone()[0] == datetime(
         2026, 1, 1, 9, 20, tzinfo=UTC
     )
@@ -197,3 +198,46 @@ def test_a_ticket_silent_past_the_horizon_opens_a_new_case(run_log):
     ]
     _, con = run_log(rows, config={"linking": {"link_by": "ticket", "ticket_horizon": "30d"}}, as_of=LATER)
     assert cases_of(con) == [["a", "b"], ["d"]]
+
+
+def test_a_forward_stays_in_its_case_and_an_assisted_forward_is_never_contained(tmp_path):
+    from tests.full_log import query
+    from tests.full_log import run_log as run_full_log
+
+    # A bot contact at 10:00, then a phone call with agent AG1 at 10:05 (within the 15-minute gap).
+    rows = [
+        c("bot", "2026-03-02 10:00:00", channel="bot", ended_at="2026-03-02 10:03:00", handle_seconds="60"),
+        c(
+            "call",
+            "2026-03-02 10:05:00",
+            agent_id="AG1",
+            ended_at="2026-03-02 10:20:00",
+            handle_seconds="900",
+        ),
+    ]
+    result = run_full_log(tmp_path, rows, config={"linking": {"transfer_gap": "15m"}}, as_of=LATER)
+    members = query(
+        result.db_path,
+        "select contact_id, contact_number, is_forward from published.case_contacts order by started_at",
+    )
+    assert [tuple(m.values()) for m in members] == [("bot", 1, False), ("call", 1, True)]
+    (case,) = query(
+        result.db_path,
+        "select contact_count, is_fcr, channels_used, is_contained, handle_seconds, last_ended_at "
+        "from published.cases",
+    )
+    assert tuple(case.values()) == (
+        1,
+        True,
+        "bot,phone",
+        False,
+        960,
+        datetime(2026, 3, 2, 10, 20, tzinfo=UTC),
+    )
+    (rates,) = query(
+        result.db_path,
+        "select fcr, containment_rate from published.metric_rates "
+        "where grain = 'month' and dimension = 'all'",
+    )
+    # one case, resolved first time; it started in the bot but reached an agent: not contained
+    assert tuple(rates.values()) == (1.0, 0.0)

@@ -16,7 +16,8 @@ final as (
         started_at,
         ended_at,
         business_date,
-        is_self_service
+        is_self_service,
+        false as is_forward
     from sequenced
     window case_window as (
         partition by link_group, case_sequence order by started_at, contact_id

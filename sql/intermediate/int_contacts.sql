@@ -1,4 +1,4 @@
--- one row per contact in the run's scope: a customer's interaction legs (and forwards within the transfer gap) collapsed
+-- one row per contact in the run's scope: a customer's interaction legs collapsed (a forward within the transfer gap flagged)
 with
 
 loaded as (
@@ -55,7 +55,7 @@ transfer_gaps as (
 
 transfer_groups as (
     -- with a transfer gap, a countable interaction starting within it after the customer's previous one
-    -- is a forward of that contact, not a repeat
+    -- is a forward of that contact: it joins the contact's case but is not a repeat
     select
         interaction_key,
         sum(
@@ -76,11 +76,8 @@ keyed as (
     select
         legs.*,
         transfer_groups.is_countable,
-        case
-            when transfer_groups.is_countable and $transfer_gap_seconds is not null
-                then 't:' || legs.customer_id || ':' || transfer_groups.transfer_sequence
-            else legs.interaction_key
-        end as contact_key
+        transfer_groups.transfer_sequence,
+        legs.interaction_key as contact_key
     from legs
     inner join transfer_groups using (interaction_key)
 ),
@@ -109,7 +106,7 @@ first_legs as (
     ) = 1
 ),
 
-final as (
+collapsed as (
     select
         first_legs.contact_id,
         first_legs.interaction_id,
@@ -137,9 +134,36 @@ final as (
         first_legs.customer_id is null as is_anonymous,
         first_legs.direction = 'inbound' as is_inbound,
         first_legs.channel in ('bot', 'ivr', 'web') as is_self_service,
-        first_legs.is_countable as is_counted
+        first_legs.is_countable,
+        first_legs.transfer_sequence
     from first_legs
     inner join contact_totals using (contact_key)
+),
+
+rooted as (
+    -- the first contact of each run of forwards: the one the others were forwarded from
+    select
+        collapsed.*,
+        first_value(contact_id) over (
+            partition by customer_id, is_countable, transfer_sequence order by started_at, contact_id
+        ) as transfer_root_id
+    from collapsed
+),
+
+flagged as (
+    select
+        rooted.*,
+        coalesce(is_countable and $transfer_gap_seconds is not null and contact_id <> transfer_root_id, false)
+            as is_forward
+    from rooted
+),
+
+final as (
+    select
+        flagged.* exclude (is_countable, transfer_sequence, transfer_root_id),
+        case when is_forward then transfer_root_id end as forwarded_from_contact_id,
+        is_countable and not is_forward as is_counted
+    from flagged
 )
 
 select * from final

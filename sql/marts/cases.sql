@@ -1,4 +1,4 @@
--- one row per case: a customer's chain of counted contacts about one problem, attributed to its first contact
+-- one row per case: a customer's chain of counted contacts about one problem (and their forwards), attributed to its first contact
 with
 
 -- imports are scanned where they are used (not materialized): at 10M contacts a shared copy outgrows memory
@@ -28,6 +28,7 @@ joined as (
     select
         case_contacts.case_id,
         case_contacts.contact_number,
+        case_contacts.is_forward,
         case_contacts.customer_id,
         case_contacts.link_key,
         case_contacts.channel,
@@ -48,13 +49,15 @@ per_case as (
         case_id,
         any_value(customer_id) as customer_id,
         arg_min(link_key, contact_number) as link_key,  -- a ticket case can mix reasons: its first one
-        count(*) as contact_count,
+        count(*) filter (where not is_forward) as contact_count,
         -- one bit per canonical channel: a fixed-size state that spills, unlike count(distinct) or string_agg
         bit_or(1::bigint << (list_position($channels::varchar[], channel) - 1)) as channel_mask,
         min(started_at) as first_started_at,
-        max(started_at) as last_started_at,
-        arg_max(coalesce(ended_at, started_at), contact_number) as last_ended_at,
-        arg_max(channel, contact_number) as last_channel,
+        max(started_at) filter (where not is_forward) as last_started_at,
+        -- the last contact's end, or its forward's when that ends later
+        arg_max(coalesce(ended_at, started_at), (contact_number, coalesce(ended_at, started_at)))
+            as last_ended_at,
+        arg_max(channel, contact_number) filter (where not is_forward) as last_channel,
         sum(coalesce(wait_seconds, 0)) as wait_seconds,
         sum(coalesce(handle_seconds, 0)) as handle_seconds,
         sum(coalesce(hold_seconds, 0)) as hold_seconds,
@@ -81,7 +84,7 @@ first_contacts as (
         contacts.survey_csat
     from case_contacts
     inner join contacts using (contact_id)
-    where case_contacts.contact_number = 1
+    where case_contacts.contact_number = 1 and not case_contacts.is_forward
 ),
 
 first_channel_counts as (
@@ -92,6 +95,7 @@ first_channel_counts as (
     inner join first_contacts
         on first_contacts.case_id = case_contacts.case_id
         and first_contacts.channel = case_contacts.channel
+    where not case_contacts.is_forward
     group by case_contacts.case_id
 ),
 

@@ -11,6 +11,7 @@ affected_periods as (
 
 case_contacts as (
     select * from staging.case_contacts
+    where not is_forward  -- a forward is part of its contact's case, never a hop or an excess contact
 ),
 
 cases as (

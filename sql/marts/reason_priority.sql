@@ -16,6 +16,7 @@ cases as (
 
 case_contacts as (
     select * from staging.case_contacts
+    where not is_forward  -- a forward is part of its contact's case, never a hop or an excess contact
 ),
 
 customers as (
