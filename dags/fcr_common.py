@@ -12,9 +12,14 @@ from typing import Any
 
 from airflow.sdk import Asset, WeightRule
 
-# Every task that opens the DuckDB file runs in this pool. Create it with one slot:
-#   airflow pools set fcr_duckdb 1 "One task at a time on the FCR DuckDB file"
+# Every task that opens the DuckDB file runs in this pool of one slot. Task code cannot create a
+# pool in Airflow 3 (no ORM, no pool route in the Task SDK), and a task in a missing pool is never
+# queued, so whoever starts Airflow runs POOL_COMMAND first (python -m fcr.airflow_local does).
 DUCKDB_POOL = "fcr_duckdb"
+DUCKDB_POOL_SLOTS = 1
+DUCKDB_POOL_DESCRIPTION = "One task at a time on the FCR DuckDB file"
+POOL_COMMAND = ("airflow", "pools", "set", DUCKDB_POOL, str(DUCKDB_POOL_SLOTS), DUCKDB_POOL_DESCRIPTION)
+POOL_COMMAND_LINE = f'airflow pools set {DUCKDB_POOL} {DUCKDB_POOL_SLOTS} "{DUCKDB_POOL_DESCRIPTION}"'
 
 # Updated each time a run publishes: published.metrics with cases, case_contacts and metric_rates.
 PUBLISHED_METRICS = Asset(name="fcr_published_metrics", uri="duckdb://fcr/published/metrics")
