@@ -7,6 +7,7 @@ finds a `running` row whose process is gone marks it `interrupted`. One row per 
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
@@ -25,7 +26,7 @@ _DDL = f"""create table if not exists {tables.PIPELINE_RUNS} (
     rows_read bigint, rows_excluded bigint, rows_quarantined bigint, contacts bigint, cases bigint,
     metrics_rows bigint, validation_result varchar, message varchar,
     linking_settings varchar, duration_seconds double, validation_detail varchar, rows_loaded bigint,
-    rows_replaced bigint, local_times_shifted bigint, local_times_ambiguous bigint)"""
+    rows_replaced bigint, local_times_shifted bigint, local_times_ambiguous bigint, step_seconds varchar)"""
 # Columns an older run log lacks: added, in this order, when a run opens it.
 _ADDED = (
     "validation_detail varchar",
@@ -33,6 +34,7 @@ _ADDED = (
     "rows_replaced bigint",
     "local_times_shifted bigint",
     "local_times_ambiguous bigint",
+    "step_seconds varchar",
 )
 
 
@@ -62,6 +64,7 @@ class RunRecord:
     linking_settings: str = ""
     duration_seconds: float = 0.0
     validation_detail: str = field(default="{}")  # JSON: per stage, suites run, rows, failed expectations
+    step_seconds: str = field(default="{}")  # JSON: step -> seconds, for the steps that ran, in order
 
 
 def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
@@ -87,6 +90,17 @@ def set_message(con: duckdb.DuckDBPyConnection, run_id: str, message: str) -> No
     con.execute(
         f"update {tables.PIPELINE_RUNS} set message = $message where run_id = $run_id",
         {"message": message[:2000], "run_id": run_id},
+    )
+
+
+def set_timing(
+    con: duckdb.DuckDBPyConnection, run_id: str, step_seconds: dict[str, float], seconds: float
+) -> None:
+    """Add the steps that ran after the publish (the serving copy) to a published run's row."""
+    con.execute(
+        f"update {tables.PIPELINE_RUNS} set step_seconds = $steps, duration_seconds = $seconds "
+        "where run_id = $run_id",
+        {"steps": json.dumps(step_seconds), "seconds": seconds, "run_id": run_id},
     )
 
 
@@ -141,3 +155,22 @@ def last_published(con: duckdb.DuckDBPyConnection) -> tuple[datetime | None, str
         {"published": PUBLISHED},
     ).fetchone()
     return (row[0], row[1]) if row else (None, None)
+
+
+def latest_runs(con: duckdb.DuckDBPyConnection) -> tuple[dict | None, dict | None]:
+    """The run whose tables are published, and a later unpublished run if there is one (for the scorecard)."""
+    if not db.table_exists(con, tables.PIPELINE_RUNS):
+        return None, None
+    cursor = con.execute(
+        "select run_id, status, finished_at, as_of, validation_result, message, linking_settings "
+        f"from {tables.PIPELINE_RUNS} order by finished_at desc"
+    )
+    names = [d[0] for d in cursor.description]
+    runs = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    published = next((r for r in runs if r["status"] == PUBLISHED), None)
+    if published is not None:
+        settings = json.loads(published["linking_settings"])
+        # {"linking": {...}, ...} since incremental runs; older runs stored the linking settings alone
+        published["linking_settings"] = settings.get("linking", settings)
+    later_failure = runs[0] if runs and runs[0]["status"] != PUBLISHED else None
+    return published, later_failure

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,7 +12,7 @@ from typing import Any
 
 import duckdb
 
-from fcr import tables
+from fcr import runlog, tables
 
 
 class ScorecardError(RuntimeError):
@@ -85,22 +84,8 @@ def records(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) ->
 
 
 def latest_runs(con: duckdb.DuckDBPyConnection) -> tuple[dict | None, dict | None]:
-    """The run whose tables are published, and a later failed run if there is one."""
-    if not table_exists(con, tables.PIPELINE_RUNS):
-        return None, None
-    runs = records(
-        con,
-        f"select run_id, status, finished_at, as_of, validation_result, message, linking_settings "
-        f"from {tables.PIPELINE_RUNS} order by finished_at desc",
-        {},
-    )
-    published = next((r for r in runs if r["status"] == "published"), None)
-    if published is not None:
-        settings = json.loads(published["linking_settings"])
-        # {"linking": {...}, ...} since incremental runs; older runs stored the linking settings alone
-        published["linking_settings"] = settings.get("linking", settings)
-    later_failure = runs[0] if runs and runs[0]["status"] != "published" else None
-    return published, later_failure
+    """The run whose tables are published, and a later failed run if there is one (read by fcr.runlog)."""
+    return runlog.latest_runs(con)
 
 
 def coverage(con: duckdb.DuckDBPyConnection) -> tuple[date | None, date | None]:
