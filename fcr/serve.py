@@ -4,6 +4,7 @@ A BI tool reads the serving copy, never the pipeline's database, so it cannot lo
 and never sees a half-written table: every file is written under a temporary name, flushed to disk
 and renamed over the old one (os.replace). A reader that has the old file open keeps reading it.
 Temp files a failed or killed serve left behind are deleted when the next serve starts.
+The export (fcr/export.py) writes its Parquet files with the same writer, write_parquet_files.
 """
 
 from __future__ import annotations
@@ -73,14 +74,11 @@ def serve(con: duckdb.DuckDBPyConnection, directory: Path | str | None = None) -
     directory = Path(directory) if directory else default_directory(database_path(con))
     result = ServeResult(directory=directory, database=directory / SERVING_DATABASE)
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        _remove_stale_temporaries(directory)
         names = published_relations(con)
         result.rows = {name: _row_count(con, name) for name in names}
+        written = write_parquet_files(con, [f"{tables.PUBLISHED}.{name}" for name in names], directory)
+        result.parquet = {relation.split(".", 1)[1]: path for relation, path in written.items()}
         _write_database(con, names, result.database)
-        for name in names:
-            result.parquet[name] = directory / f"{name}.parquet"
-            write_parquet(con, f"{tables.PUBLISHED}.{name}", result.parquet[name])
         _write_manifest(directory, result)
     except (OSError, duckdb.Error) as exc:
         raise ServeError(
@@ -139,7 +137,21 @@ def _write_database(con: duckdb.DuckDBPyConnection, names: list[str], target: Pa
     _replace(temporary, target)
 
 
-def write_parquet(con: duckdb.DuckDBPyConnection, relation: str, target: Path) -> None:
+def write_parquet_files(
+    con: duckdb.DuckDBPyConnection, relations: list[str], directory: Path
+) -> dict[str, Path]:
+    """Write each relation (schema.name) to <directory>/<name>.parquet: the one Parquet writer of
+    the serving copy and the export, so both give BI tools the same files, each replaced whole."""
+    directory.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(directory)
+    written = {}
+    for relation in relations:
+        written[relation] = directory / f"{relation.split('.', 1)[1]}.parquet"
+        _write_parquet(con, relation, written[relation])
+    return written
+
+
+def _write_parquet(con: duckdb.DuckDBPyConnection, relation: str, target: Path) -> None:
     """Write a table or view (schema.name) to a Parquet file that readers see whole or not at all."""
     temporary = _temporary(target)
     con.execute(

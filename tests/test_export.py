@@ -52,3 +52,26 @@ def test_a_second_export_replaces_the_files_and_leaves_no_partial_ones(run_log, 
     cases = duckdb.execute("select case_id from read_parquet($p)", {"p": str(written["published.cases"])})
     assert cases.fetchall() == [("a",)]
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in written.values())
+
+
+def test_the_export_and_the_serving_copy_write_the_same_parquet_with_one_writer(
+    run_log, tmp_path: Path, monkeypatch
+):
+    from fcr import serve
+
+    written = []
+    write = serve._write_parquet
+
+    def counted(con, relation, target):
+        written.append(relation)
+        write(con, relation, target)
+
+    monkeypatch.setattr(serve, "_write_parquet", counted)
+    result, con = run_log(ROWS)
+    served = set(written)
+    con.close()
+    written.clear()
+    exported = export_published(result.db_path, tmp_path / "export")
+    assert served and served <= set(written) == set(EXPORTED)  # the export adds the run log only
+    for table in served:
+        assert exported[table].read_bytes() == result.serving.parquet[table.split(".")[1]].read_bytes(), table
