@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -11,8 +12,8 @@ import pyarrow as pa
 
 from fcr import quarantine, sqlfiles, tables
 from fcr.config import CUSTOMER_COLUMNS, Config
-from fcr.load import LoadResult, QuarantineThresholdError
-from fcr.read import FileLoadError, SourceFile, describe_columns, expand_paths, read_batches
+from fcr.load import LoadResult, QuarantineThresholdError, stage_files
+from fcr.read import FileLoadError, describe_columns, expand_paths
 
 BATCH_COLUMNS = (*CUSTOMER_COLUMNS, "source_file", "source_line", "file_order")
 
@@ -42,7 +43,7 @@ def has_customers(con: duckdb.DuckDBPyConnection) -> bool:
     return con.execute(f"select count(*) > 0 from {tables.CUSTOMERS}").fetchone()[0]
 
 
-def _canonical(table: pa.Table, config: Config, path: Path, file_order: int) -> pa.Table:
+def _canonical(table: pa.Table, path: Path, file_order: int, config: Config) -> pa.Table:
     present = set(table.column_names)
     source_id = config.customers.source_column("customer_id")
     if source_id not in present:
@@ -58,22 +59,6 @@ def _canonical(table: pa.Table, config: Config, path: Path, file_order: int) -> 
         arrays.append(table[source] if source in present else pa.nulls(n, pa.string()))
     arrays += [pa.array([str(path)] * n, pa.string()), table["source_line"], pa.array([file_order] * n)]
     return pa.Table.from_arrays(arrays, names=list(BATCH_COLUMNS))
-
-
-def _stage(con: duckdb.DuckDBPyConnection, paths: list[Path], config: Config) -> list[SourceFile]:
-    columns = ", ".join(f"{c} varchar" for c in CUSTOMER_COLUMNS)
-    con.execute(
-        f"create or replace table {tables.CUSTOMERS_BATCH} "
-        f"({columns}, source_file varchar, source_line bigint, file_order integer)"
-    )
-    sources = []
-    for order, path in enumerate(paths):
-        source = SourceFile(path.resolve())
-        for batch in read_batches(source, config):
-            incoming = _canonical(batch, config, source.path, order)  # noqa: F841 (scanned by name)
-            con.execute(f"insert into {tables.CUSTOMERS_BATCH} select * from incoming")
-        sources.append(source)
-    return sources
 
 
 def _merge(con: duckdb.DuckDBPyConnection) -> int:
@@ -103,29 +88,36 @@ def load_customers(
     """Load customers files (CSV/Parquet/JSONL, paths or globs); bad rows go to raw.quarantine."""
     paths = expand_paths(patterns)
     ensure_table(con)
-    sources = _stage(con, paths, config)
+    sources = stage_files(
+        con, tables.CUSTOMERS_BATCH, CUSTOMER_COLUMNS, paths, config, partial(_canonical, config=config)
+    )
     result = CustomersLoad(
         files=[str(s.path) for s in sources],
         rows_read=sum(s.rows_read + len(s.malformed) for s in sources),
     )
     params = {"source_tz": config.source_timezone, "timestamp_formats": config.timestamp_formats}
     sqlfiles.build(con, "staging/stg_customers", tables.CUSTOMERS_TYPED, params)
-    con.execute("begin transaction")
+
+    def merge() -> None:
+        result.customers_delivered = _merge(con)
+
     try:
         rows_sql = (
             "select source_file, source_line, quarantine_rule, quarantine_detail, raw_record, $run_id "
             f"from {tables.CUSTOMERS_TYPED} where quarantine_rule is not null"
         )
-        result.quarantine_by_rule = quarantine.replace_rows(con, sources, rows_sql, run_id)
+        result.quarantine_by_rule, merged = quarantine.commit_load(
+            con, sources, rows_sql, run_id, result.rows_read, config.max_quarantine_share, merge
+        )
         result.rows_quarantined = sum(result.quarantine_by_rule.values())
-        share = result.rows_quarantined / result.rows_read if result.rows_read else 0.0
-        if share > config.max_quarantine_share:
-            con.execute("commit")
+        if not merged:
+            share = result.rows_quarantined / result.rows_read
             raise QuarantineThresholdError(
-                f"{result.rows_quarantined:,} of {result.rows_read:,} customer rows ({share:.2%}) broke "
-                f"rules ({result.quarantine_by_rule}), above max_quarantine_share "
-                f"{config.max_quarantine_share:.2%}. Nothing was published. Inspect them in "
-                f"{tables.QUARANTINE} (run_id '{run_id}'), fix the file, or raise max_quarantine_share.",
+                f"{result.rows_quarantined:,} of {result.rows_read:,} customer rows ({share:.2%}) "
+                f"broke rules ({result.quarantine_by_rule}), "
+                f"above max_quarantine_share {config.max_quarantine_share:.2%}. Nothing was published. "
+                f"Inspect them in {tables.QUARANTINE} (run_id '{run_id}'), fix the file, or raise "
+                "max_quarantine_share.",
                 LoadResult(
                     files=result.files,
                     rows_read=result.rows_read,
@@ -133,13 +125,6 @@ def load_customers(
                     quarantine_by_rule=result.quarantine_by_rule,
                 ),
             )
-        result.customers_delivered = _merge(con)
-        con.execute("commit")
-    except QuarantineThresholdError:
-        raise
-    except Exception:
-        con.execute("rollback")
-        raise
     finally:
         con.execute(f"drop table if exists {tables.CUSTOMERS_BATCH}")
         con.execute(f"drop table if exists {tables.CUSTOMERS_TYPED}")

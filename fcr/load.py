@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from fcr import incremental, quarantine, sqlfiles, tables
 from fcr.config import CONTACT_COLUMNS, Config
@@ -39,14 +40,6 @@ class LoadResult:
     files_skipped: list[str] = field(default_factory=list)  # same content as a file loaded before
 
 
-def _create_batch_table(con: duckdb.DuckDBPyConnection) -> None:
-    columns = ", ".join(f"{c} varchar" for c in (*CONTACT_COLUMNS, *RULE_COLUMNS))
-    con.execute(
-        f"create or replace table {tables.LOAD_BATCH} "
-        f"({columns}, source_file varchar, source_line bigint, file_order integer)"
-    )
-
-
 def _register_channel_map(con: duckdb.DuckDBPyConnection, config: Config) -> None:
     mapping = config.channel_map()
     con.execute(
@@ -55,30 +48,57 @@ def _register_channel_map(con: duckdb.DuckDBPyConnection, config: Config) -> Non
     con.executemany("insert into channel_map values (?, ?)", list(mapping.items()))
 
 
-def _stage_files(
+def stage_files(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: tuple[str, ...],
+    paths: list[Path],
+    config: Config,
+    convert: Callable[[pa.Table, Path, int], pa.Table],
+    on_file: Callable[[SourceFile], None] = lambda _: None,
+) -> list[SourceFile]:
+    """Read the files batch by batch into `table` (columns as text, then source file, line and order).
+
+    The first step of every load, contacts and customers alike: convert maps a batch read from the
+    file at the given position to the table's columns; the rules run on the staged table afterwards.
+    """
+    names = ", ".join(f"{c} varchar" for c in (*columns, "source_file"))
+    con.execute(f"create or replace table {table} ({names}, source_line bigint, file_order integer)")
+    sources = []
+    for order, path in enumerate(paths):
+        source = SourceFile(path.resolve())
+        for batch in read_batches(source, config):
+            con.register("incoming_batch", convert(batch, source.path, order))
+            con.execute(f"insert into {table} select * from incoming_batch")
+            con.unregister("incoming_batch")
+        on_file(source)
+        sources.append(source)
+    return sources
+
+
+def _stage_contacts(
     con: duckdb.DuckDBPyConnection,
     paths: list[Path],
     config: Config,
     on_progress: Callable[[str], None],
 ) -> tuple[list[SourceFile], int, int]:
-    _create_batch_table(con)
-    sources = []
-    excluded = 0
-    for order, path in enumerate(paths):
-        source = SourceFile(path.resolve())
-        file_excluded = 0
-        for batch in read_batches(source, config):
-            mapped = map_batch(batch, config, source.path, order)
-            con.register("incoming_batch", mapped.table)
-            con.execute(f"insert into {tables.LOAD_BATCH} select * from incoming_batch")
-            con.unregister("incoming_batch")
-            file_excluded += mapped.rows_excluded
-        filtered = f", {file_excluded:,} excluded by filters" if config.exclude else ""
-        on_progress(f"read {path} ({source.rows_read:,} rows, {len(source.malformed)} malformed{filtered})")
-        sources.append(source)
-        excluded += file_excluded
+    excluded: dict[Path, int] = {}
+
+    def convert(batch: pa.Table, path: Path, order: int) -> pa.Table:
+        mapped = map_batch(batch, config, path, order)
+        excluded[path] = excluded.get(path, 0) + mapped.rows_excluded
+        return mapped.table
+
+    def report(source: SourceFile) -> None:
+        filtered = f", {excluded.get(source.path, 0):,} excluded by filters" if config.exclude else ""
+        on_progress(
+            f"read {source.path} ({source.rows_read:,} rows, {len(source.malformed)} malformed{filtered})"
+        )
+
+    columns = (*CONTACT_COLUMNS, *RULE_COLUMNS)
+    sources = stage_files(con, tables.LOAD_BATCH, columns, paths, config, convert, report)
     rows = sum(s.rows_read + len(s.malformed) for s in sources)
-    return sources, rows, excluded
+    return sources, rows, sum(excluded.values())
 
 
 def _record_touched(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
@@ -146,7 +166,7 @@ def load_files(
     result = LoadResult(files_skipped=skipped)
     if not digests:
         return result
-    sources, rows_read, rows_excluded = _stage_files(con, list(digests), config, on_progress)
+    sources, rows_read, rows_excluded = _stage_contacts(con, list(digests), config, on_progress)
     _register_channel_map(con, config)
     params = {
         "source_tz": config.source_timezone,
@@ -167,22 +187,8 @@ def load_files(
     # transaction to a table created empty by CTAS ("as ... limit 0").
     con.execute(f"create table if not exists {tables.CONTACTS} as from {tables.LOAD_GOOD} limit 0")
     incremental.ensure_touched(con)
-    con.execute("begin transaction")
-    try:
-        rows_sql = sqlfiles.read_sql("staging/quarantine_rows")
-        result.quarantine_by_rule = quarantine.replace_rows(con, sources, rows_sql, run_id)
-        result.rows_quarantined = sum(result.quarantine_by_rule.values())
-        share = result.rows_quarantined / rows_read if rows_read else 0.0
-        if share > config.max_quarantine_share:
-            con.execute("commit")
-            rules = ", ".join(f"{rule} {n}" for rule, n in result.quarantine_by_rule.items())
-            raise QuarantineThresholdError(
-                f"{result.rows_quarantined:,} of {rows_read:,} rows ({share:.2%}) broke rules "
-                f"({rules}), above max_quarantine_share {config.max_quarantine_share:.2%}. "
-                f"Nothing was published. Inspect them with: select * from {tables.QUARANTINE} "
-                f"where run_id = '{run_id}'; fix the files, or raise max_quarantine_share.",
-                result,
-            )
+
+    def merge() -> None:
         _record_touched(con, run_id)
         con.execute(
             f"delete from {tables.CONTACTS} where contact_id in (select contact_id from {tables.LOAD_GOOD})"
@@ -192,12 +198,23 @@ def load_files(
         accounting = sqlfiles.execute(con, "staging/load_accounting").fetchone()
         result.rows_replaced, result.local_times_shifted, result.local_times_ambiguous = accounting
         _record_loaded(con, sources, digests, run_id)
-        con.execute("commit")
-    except QuarantineThresholdError:
-        raise
-    except Exception:
-        con.execute("rollback")
-        raise
+
+    try:
+        rows_sql = sqlfiles.read_sql("staging/quarantine_rows")
+        result.quarantine_by_rule, merged = quarantine.commit_load(
+            con, sources, rows_sql, run_id, rows_read, config.max_quarantine_share, merge
+        )
+        result.rows_quarantined = sum(result.quarantine_by_rule.values())
+        if not merged:
+            rules = ", ".join(f"{rule} {n}" for rule, n in result.quarantine_by_rule.items())
+            share = result.rows_quarantined / rows_read
+            raise QuarantineThresholdError(
+                f"{result.rows_quarantined:,} of {rows_read:,} rows ({share:.2%}) broke rules "
+                f"({rules}), above max_quarantine_share {config.max_quarantine_share:.2%}. "
+                f"Nothing was published. Inspect them with: select * from {tables.QUARANTINE} "
+                f"where run_id = '{run_id}'; fix the files, or raise max_quarantine_share.",
+                result,
+            )
     finally:
         con.execute(f"drop table if exists {tables.LOAD_BATCH}")
     return result

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
 
 from fcr import tables
@@ -41,3 +43,30 @@ def replace_rows(
             {"run_id": run_id, "files": files},
         ).fetchall()
     )
+
+
+def commit_load(
+    con: duckdb.DuckDBPyConnection,
+    sources: list[SourceFile],
+    rows_sql: str,
+    run_id: str,
+    rows_read: int,
+    max_share: float,
+    merge: Callable[[], None],
+) -> tuple[dict[str, int], bool]:
+    """In one transaction, quarantine the refused rows and merge the good ones unless too many were refused.
+
+    Returns the counts by rule and whether the good rows were merged: above max_share they are not,
+    and the quarantined rows stay recorded so they can be inspected. Any error rolls everything back.
+    """
+    con.execute("begin transaction")
+    try:
+        by_rule = replace_rows(con, sources, rows_sql, run_id)
+        merged = (sum(by_rule.values()) / rows_read if rows_read else 0.0) <= max_share
+        if merged:
+            merge()
+    except Exception:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
+    return by_rule, merged
