@@ -6,10 +6,10 @@ the interval, load them, link contacts into cases and compute metrics with the i
 watermark, validate, publish, and record the run in `published.pipeline_runs`. Publishing updates
 the asset `fcr_published_metrics`, which triggers `fcr_export`.
 
-Tasks are thin calls into `fcr.tasks`; the run's state (run id, watermark, counts) passes
-between them as XCom. A new step is a function `fcr.tasks.<name>(run) -> run` and one line in
-the chain, `run = pipeline_step("<name>", "<what it does>")(run)`: input checks after `load`,
-output checks after `validate`, serving copies and reports after `publish`.
+Tasks are the steps of `fcr.pipeline.STEPS`, the ones `fcr run` runs, each a thin call into
+`fcr.tasks`; the run's state (`fcr.pipeline.Run`, with the config read once by `get_settings`)
+passes between them as XCom. A new step goes in `fcr.pipeline.STEPS` and in the chain below, in
+the same order; the scorecard is a report on the published tables after the run.
 
 * **Idempotent**: clearing and re-running an interval finds its files already loaded (by content)
   and changes nothing; the watermark never moves backwards, so catch-up and backfills in any
@@ -19,7 +19,10 @@ output checks after `validate`, serving copies and reports after `publish`.
   `publish` (`raw.run_lease`): another run's tasks fail with "the database is busy" and retry.
 * **Settings**: `landing_dir`, `db_path`, `config_path` come from the trigger params, else the
   Variables `fcr_landing_dir`, `fcr_db_path`, `fcr_config_path`, else the demo files under
-  `demo/`. Schedule, time zone, start date, catch-up and how long to wait for files come from the
+  `demo/`. The params `customers`, `as_of`, `full`, `force_as_of` and `serve_dir` do what the
+  `fcr run` options of those names do; left empty, a run loads no customers file, uses the
+  interval's end as watermark and serves where the config says.
+  Schedule, time zone, start date, catch-up and how long to wait for files come from the
   environment when the file is parsed: `FCR_SCHEDULE`, `FCR_TIMEZONE`, `FCR_START_DATE`,
   `FCR_CATCHUP`, `FCR_FILE_WAIT_HOURS`.
 * **Landing convention**: a file belongs to the first date in its path below `landing_dir`
@@ -91,6 +94,11 @@ def pipeline_step(name: str, doc: str) -> Callable[[Any], Any]:
         "landing_dir": _path_param("Folder the contact files land in (default: Variable fcr_landing_dir)"),
         "db_path": _path_param("DuckDB file to load into and publish to (default: Variable fcr_db_path)"),
         "config_path": _path_param("TOML config file (default: Variable fcr_config_path, else defaults)"),
+        "customers": Param(None, type=["null", "string", "array"], description="Customers file(s) to load"),
+        "as_of": Param(None, type=["null", "string"], description="Watermark (default: the interval's end)"),
+        "full": Param(False, type="boolean", description="Recompute everything; with as_of, set it exactly"),
+        "force_as_of": Param(False, type="boolean", description="Accept an as_of far past the data"),
+        "serve_dir": _path_param("Folder of the serving copy (default: the config's [serving] dir)"),
     },
     tags=["fcr", "duckdb", "daily"],
     doc_md=__doc__,
@@ -98,8 +106,11 @@ def pipeline_step(name: str, doc: str) -> Callable[[Any], Any]:
 def fcr_daily():
     @task
     def get_settings(params: dict | None = None) -> dict:
-        """Resolve the run's paths once, so every task uses the same files."""
-        return resolve_settings(SETTINGS, params or {})
+        """Resolve the run's paths, options and config once, so every task uses the same."""
+        from fcr import tasks
+
+        params = params or {}
+        return _fail_fast(tasks.run_settings, resolve_settings(SETTINGS, params), params)
 
     @task.sensor(mode="reschedule", poke_interval=POKE_INTERVAL, timeout=FILE_WAIT + POKE_INTERVAL)
     def wait_for_files(
@@ -127,7 +138,7 @@ def fcr_daily():
         data_interval_end: datetime | None = None,
         run_id: str | None = None,
     ) -> dict:
-        """Start the run: take the database, load the interval's files, bad rows to raw.quarantine."""
+        """Start the run: take the database, load the interval's files and customers, bad rows aside."""
         from fcr import tasks
 
         owner = f"fcr_daily/{run_id}"
@@ -145,7 +156,7 @@ def fcr_daily():
         return run
 
     settings = get_settings()
-    run = load(settings, wait_for_files(settings))
+    run = load(settings, wait_for_files(settings))  # the steps of fcr.pipeline.STEPS, in order
     run = pipeline_step("validate_input", "Audit the loaded batch with the input suites.")(run)
     run = pipeline_step("transform", "Link contacts into cases, compute metrics to the interval's end.")(run)
     run = pipeline_step("validate", "Audit the staged outputs; a failed check publishes nothing.")(run)

@@ -184,13 +184,13 @@ def merge_state(con: duckdb.DuckDBPyConnection, scope: Scope, params: dict) -> N
         )
 
 
-def merge_metrics(con: duckdb.DuckDBPyConnection, scope: Scope) -> None:
-    """Replace the recomputed periods' metrics rows (all rows for a full run)."""
-    if scope.full:
-        con.execute(f"create or replace table {tables.STG_METRICS} as select * from {tables.DELTA_METRICS}")
+def merge_periods(con: duckdb.DuckDBPyConnection, full: bool, state: str, delta: str) -> None:
+    """Replace the recomputed periods' rows of a per-period state table (all rows for a full run)."""
+    if full:
+        con.execute(f"create or replace table {state} as select * from {delta}")
         return
     con.execute(
-        f"delete from {tables.STG_METRICS} m where exists (select 1 from {tables.AFFECTED_PERIODS} p "
-        "where p.grain = m.grain and p.period_start = m.period_start)"
+        f"delete from {state} s where exists (select 1 from {tables.AFFECTED_PERIODS} p "
+        "where p.grain = s.grain and p.period_start = s.period_start)"
     )
-    con.execute(f"insert into {tables.STG_METRICS} by name select * from {tables.DELTA_METRICS}")
+    con.execute(f"insert into {state} by name select * from {delta}")

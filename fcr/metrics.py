@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from fcr import customers, sqlfiles, tables
+from fcr import customers, incremental, sqlfiles, tables
 from fcr.config import Config
 
 # model -> (the rows of the periods in scope, the full state they are merged into)
@@ -33,25 +33,13 @@ def _register_channel_costs(con: duckdb.DuckDBPyConnection, config: Config) -> N
     con.executemany("insert into channel_costs values (?, ?)", list(config.costs.per_channel().items()))
 
 
-def _merge_periods(con: duckdb.DuckDBPyConnection, full: bool, state: str, delta: str) -> None:
-    """Replace the recomputed periods' rows of a per-period table (all rows for a full run)."""
-    if full:
-        con.execute(f"create or replace table {state} as select * from {delta}")
-        return
-    con.execute(
-        f"delete from {state} s where exists (select 1 from {tables.AFFECTED_PERIODS} p "
-        "where p.grain = s.grain and p.period_start = s.period_start)"
-    )
-    con.execute(f"insert into {state} by name select * from {delta}")
-
-
 def compute_insights(con: duckdb.DuckDBPyConnection, config: Config, params: dict) -> dict[str, int]:
     """Build channel_flow and reason_priority for the periods in scope into their state; return row counts."""
     _register_channel_costs(con, config)
     counts = {}
     for name, (delta, state) in INSIGHTS.items():
         sqlfiles.build(con, f"marts/{name}", delta, params)
-        _merge_periods(con, params["full"], state, delta)
+        incremental.merge_periods(con, params["full"], state, delta)
         counts[name] = con.execute(f"select count(*) from {state}").fetchall()[0][0]
     return counts
 

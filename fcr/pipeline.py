@@ -1,23 +1,26 @@
-"""One run end to end: load, link, compute metrics, validate, publish, record.
+"""One run end to end, for the CLI and the DAG alike: the run's state and its ordered steps.
 
-Each step is a function of an open connection, so the CLI runs them in one go and
-the Airflow DAG runs them as separate tasks on the same database file.
+`run()` (the CLI) calls every step of STEPS in one process; the DAG calls one step per task and
+passes the run between tasks as `Run.to_xcom()`. Each step gets its own connection, so both
+front doors take the lease, log the run, time the steps and record failures the same way.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from fcr import db, incremental, lease, runlog, tables
-from fcr.config import Config, ConfigError
+from fcr.config import Config, ConfigError, build_config
 from fcr.customers import CustomersLoad, load_customers
 from fcr.link import link_delta, link_sensitivity_delta, linking_params, sensitivity_definitions
 from fcr.load import LoadResult, QuarantineThresholdError, load_files
@@ -30,25 +33,11 @@ from fcr.validate import ValidationFailed, ValidationReport, validate_input, val
 Progress = Callable[[str], None]
 
 
+PROCESS = lease.Holder.process("").owner  # the lease owner of a run carried out by one process (the CLI)
+
+
 def _quiet(_: str) -> None:
     """Progress sink that prints nothing."""
-
-
-@dataclass
-class RunResult:
-    """What a run did, for the CLI summary, the DAG and tests."""
-
-    run_id: str
-    db_path: Path
-    watermark: datetime | None
-    load: LoadResult
-    counts: dict[str, int] = field(default_factory=dict)
-    customers: CustomersLoad | None = None
-    validation: str = "not run"
-    validation_detail: dict[str, dict] = field(default_factory=dict)
-    serving: ServeResult | None = None
-    duration_seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)  # what a reader of the run log should know
 
 
 class AsOfRejected(ValueError):
@@ -81,6 +70,184 @@ def new_run_id(now: datetime | None = None) -> str:
     """A unique, sortable run id."""
     now = now or datetime.now(UTC)
     return f"run-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def config_json(config: Config) -> dict[str, Any]:
+    """The validated config as JSON that build_config reads back to an equal Config."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, timedelta):
+            return f"{value.total_seconds()!r}s"  # a duration with its unit, exact to the microsecond
+        if isinstance(value, datetime):
+            return value.isoformat()
+        if isinstance(value, Path):
+            return str(value)
+        if isinstance(value, dict):
+            return {key: plain(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(item) for item in value]
+        return value
+
+    return plain(config.model_dump(mode="python", by_alias=True))
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+@dataclass
+class Run:
+    """A run's inputs and everything its steps found out: the one state the CLI and the DAG pass on."""
+
+    run_id: str
+    db_path: Path
+    config: Config
+    started_at: datetime
+    owner: str = PROCESS
+    contacts: list[str] = field(default_factory=list)  # paths or globs
+    customer_files: list[str] = field(default_factory=list)
+    as_of: datetime | None = None
+    force_as_of: bool = False  # accept an as_of further past the latest contact than as_of_tolerance
+    full: bool = False
+    reset_watermark: bool = False  # a full run given an explicit as_of sets the watermark exactly
+    serve_dir: Path | None = None
+    data_interval: tuple[datetime | None, datetime | None] = (None, None)
+    watermark: datetime | None = None
+    load: LoadResult = field(default_factory=LoadResult)
+    customers: CustomersLoad | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    validation: str = "not run"
+    validation_detail: dict[str, dict] = field(default_factory=dict)
+    published: bool = False
+    serving: ServeResult | None = None
+    notes: list[str] = field(default_factory=list)  # what a reader of the run log should know
+    step_seconds: dict[str, float] = field(default_factory=dict)
+    duration_seconds: float = 0.0
+    _step_clock: tuple[str, float] | None = field(default=None, repr=False, compare=False)
+
+    def record(self, status: str, message: str) -> runlog.RunRecord:
+        """The run's row of published.pipeline_runs as it stands (the step under way timed so far)."""
+        now = datetime.now(UTC)
+        steps = dict(self.step_seconds)
+        if self._step_clock is not None:
+            steps[self._step_clock[0]] = time.perf_counter() - self._step_clock[1]
+        return runlog.RunRecord(
+            run_id=self.run_id,
+            started_at=self.started_at,
+            finished_at=None if status == runlog.RUNNING else now,
+            status=status,
+            data_interval_start=self.data_interval[0],
+            data_interval_end=self.data_interval[1],
+            as_of=self.watermark,
+            rows_read=self.load.rows_read,
+            rows_excluded=self.load.rows_excluded,
+            rows_quarantined=self.load.rows_quarantined,
+            rows_loaded=self.load.contacts_delivered,
+            rows_replaced=self.load.rows_replaced,
+            local_times_shifted=self.load.local_times_shifted,
+            local_times_ambiguous=self.load.local_times_ambiguous,
+            contacts=self.counts.get("contacts", 0),
+            cases=self.counts.get("cases", 0),
+            metrics_rows=self.counts.get("metrics", 0),
+            validation_result=self.validation,
+            validation_detail=json.dumps(self.validation_detail, sort_keys=True),
+            message="; ".join([message, *self.notes]) if self.notes else message,
+            linking_settings=incremental.definition_fingerprint(self.config),
+            duration_seconds=(now - self.started_at).total_seconds(),
+            step_seconds=json.dumps(steps),
+        )
+
+    def to_xcom(self) -> dict[str, Any]:
+        """The run as plain JSON values, to pass from one scheduler task to the next."""
+        return {
+            "run_id": self.run_id,
+            "db_path": str(self.db_path),
+            "config": config_json(self.config),
+            "started_at": self.started_at.isoformat(),
+            "owner": self.owner,
+            "contacts": list(self.contacts),
+            "customer_files": list(self.customer_files),
+            "as_of": _iso(self.as_of),
+            "force_as_of": self.force_as_of,
+            "full": self.full,
+            "reset_watermark": self.reset_watermark,
+            "serve_dir": str(self.serve_dir) if self.serve_dir else None,
+            "data_interval_start": _iso(self.data_interval[0]),
+            "data_interval_end": _iso(self.data_interval[1]),
+            "watermark": _iso(self.watermark),
+            **asdict(self.load),  # rows_read, files, ...: the load figures at the top level
+            "customers": asdict(self.customers) if self.customers else None,
+            "counts": dict(self.counts),
+            "validation": self.validation,
+            "validation_detail": self.validation_detail,
+            "published": self.published,
+            "serving": _serving_json(self.serving),
+            "notes": list(self.notes),
+            "step_seconds": dict(self.step_seconds),
+            "duration_seconds": self.duration_seconds,
+        }
+
+    @classmethod
+    def from_xcom(cls, value: dict[str, Any]) -> Run:
+        """The run a previous task passed on (see to_xcom); its config is validated again, not re-read."""
+        return cls(
+            run_id=value["run_id"],
+            db_path=Path(value["db_path"]),
+            config=build_config(value["config"], "(passed on by the previous task)"),
+            started_at=datetime.fromisoformat(value["started_at"]),
+            owner=value["owner"],
+            contacts=list(value["contacts"]),
+            customer_files=list(value["customer_files"]),
+            as_of=_time(value["as_of"]),
+            force_as_of=value["force_as_of"],
+            full=value["full"],
+            reset_watermark=value["reset_watermark"],
+            serve_dir=Path(value["serve_dir"]) if value["serve_dir"] else None,
+            data_interval=(_time(value["data_interval_start"]), _time(value["data_interval_end"])),
+            watermark=_time(value["watermark"]),
+            load=LoadResult(**{name: value[name] for name in _LOAD_FIELDS}),
+            customers=CustomersLoad(**value["customers"]) if value["customers"] else None,
+            counts=dict(value["counts"]),
+            validation=value["validation"],
+            validation_detail=value["validation_detail"],
+            published=value["published"],
+            serving=_serving(value["serving"]),
+            notes=list(value["notes"]),
+            step_seconds=dict(value["step_seconds"]),
+            duration_seconds=value["duration_seconds"],
+        )
+
+
+RunResult = Run  # what the CLI summary reads
+_LOAD_FIELDS = tuple(f.name for f in fields(LoadResult))
+
+
+def _serving_json(result: ServeResult | None) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    return {
+        "directory": str(result.directory),
+        "database": str(result.database),
+        "parquet": {name: str(path) for name, path in result.parquet.items()},
+        "rows": result.rows,
+        "seconds": result.seconds,
+    }
+
+
+def _serving(value: dict[str, Any] | None) -> ServeResult | None:
+    if value is None:
+        return None
+    return ServeResult(
+        directory=Path(value["directory"]),
+        database=Path(value["database"]),
+        parquet={name: Path(path) for name, path in value["parquet"].items()},
+        rows=value["rows"],
+        seconds=value["seconds"],
+    )
 
 
 def resolve_watermark(
@@ -120,56 +287,59 @@ def resolve_watermark(
     return (max(as_of, previous) if previous is not None else as_of), None
 
 
-def step_load(
-    con: duckdb.DuckDBPyConnection,
-    contacts: list[str],
-    config: Config,
-    run_id: str,
-    progress: Progress = _quiet,
-) -> LoadResult:
-    """Load the files (paths or globs) into raw.contacts; bad rows to raw.quarantine."""
-    paths = expand_paths(contacts) if contacts else []
-    if not paths:
-        return LoadResult()
-    progress(f"loading {len(paths)} file(s)")
-    return load_files(con, paths, config, run_id, progress)
+def _load(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> None:
+    """Load the contact files (paths or globs) and the optional customers file(s); bad rows to quarantine."""
+    paths = expand_paths(run.contacts) if run.contacts else []
+    if paths:
+        progress(f"loading {len(paths)} file(s)")
+        run.load = load_files(con, paths, run.config, run.run_id, progress)
+    if run.load.files_skipped:
+        run.notes.append(f"{len(run.load.files_skipped)} file(s) skipped as already loaded")
+    if run.customer_files:
+        progress(f"loading customers from {', '.join(run.customer_files)}")
+        run.customers = load_customers(con, run.customer_files, run.config, run.run_id, progress)
 
 
-def step_load_customers(
-    con: duckdb.DuckDBPyConnection,
-    customers: list[str],
-    config: Config,
-    run_id: str,
-    progress: Progress = _quiet,
-) -> CustomersLoad | None:
-    """Load the optional customers file(s) into raw.customers (kept for later runs)."""
-    if not customers:
-        return None
-    progress(f"loading customers from {', '.join(customers)}")
-    return load_customers(con, customers, config, run_id, progress)
+def _audit(run: Run, check: Callable[[], ValidationReport]) -> None:
+    """Run a validation, keeping its digest in the run (for pipeline_runs) whether it passes or not."""
+    try:
+        report = check()
+    except ValidationFailed as exc:
+        run.validation = "failed"
+        run.validation_detail[exc.report.stage] = exc.report.summary()
+        raise
+    run.validation_detail[report.stage] = report.summary()
+    if not report.passed:
+        run.validation = "failed"
+        raise ValidationFailed(report)
 
 
-def step_transform(
-    con: duckdb.DuckDBPyConnection,
-    config: Config,
-    watermark: datetime,
-    run_id: str,
-    progress: Progress = _quiet,
-    force_full: bool = False,
-) -> dict[str, int]:
-    """Link contacts into cases and compute metrics into the staging schema, incrementally when it can.
+def _validate_input(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> None:
+    """Audit the batch the run loaded with the input suites before anything is computed from it."""
+    progress("validating the loaded batch")
+    _audit(run, lambda: validate_input(con, run.config, run.load.files))
+
+
+def _transform(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> None:
+    """Link contacts into cases and compute metrics into staging, incrementally when it can.
 
     The staged state is marked `building` first: a transform killed half-way makes the next one full.
-    Pass force_full after loading a customers file: segments and churn can move every period.
+    A customers file forces a full recompute: segments and churn can move every period.
     """
-    scope = incremental.plan_scope(con, config, force_full)
-    progress(f"{scope.reason} (watermark {watermark:%Y-%m-%d %H:%M:%S %Z})")
+    config = run.config
+    run.watermark, reset_note = resolve_watermark(
+        con, run.as_of, config, reset=run.reset_watermark, force=run.force_as_of
+    )
+    if reset_note:
+        run.notes.append(f"{reset_note} to {run.watermark:%Y-%m-%d %H:%M:%S %Z} (--full --as-of)")
+    scope = incremental.plan_scope(con, config, run.full or run.customers is not None)
+    progress(f"{scope.reason} (watermark {run.watermark:%Y-%m-%d %H:%M:%S %Z})")
     params = {
-        **linking_params(config, watermark),
-        **incremental.scope_params(scope, watermark),
+        **linking_params(config, run.watermark),
+        **incremental.scope_params(scope, run.watermark),
         **insight_params(con, config),
     }
-    incremental.set_build_state(con, run_id, incremental.BUILDING)
+    incremental.set_build_state(con, run.run_id, incremental.BUILDING)
     incremental.consume_touched(con)
     incremental.prepare(con, scope, params)
     progress("linking contacts into cases")
@@ -180,7 +350,7 @@ def step_transform(
     incremental.merge_state(con, scope, params)
     progress("computing metrics, channel flow and reason priority")
     counts["metrics_recomputed"] = compute_metrics(con, params)
-    incremental.merge_metrics(con, scope)
+    incremental.merge_periods(con, scope.full, tables.STG_METRICS, tables.DELTA_METRICS)
     counts.update(compute_insights(con, config, params))
     counts["sensitivity"] = compute_sensitivity(con, params, config.linking.repeat_window.total_seconds())
     for name, table in (
@@ -190,118 +360,142 @@ def step_transform(
     ):
         counts[name] = con.execute(f"select count(*) from {table}").fetchall()[0][0]
     counts["full"] = int(scope.full)
-    incremental.set_build_state(con, run_id, incremental.BUILT)
-    return counts
+    run.counts = counts
+    incremental.set_build_state(con, run.run_id, incremental.BUILT)
 
 
-def step_validate_input(
-    con: duckdb.DuckDBPyConnection, config: Config, files: list[str], progress: Progress = _quiet
-) -> ValidationReport:
-    """Audit the batch loaded from `files` with the input suites; raise ValidationFailed when one breaks."""
-    progress("validating the loaded batch")
-    report = validate_input(con, config, files)
-    if not report.passed:
-        raise ValidationFailed(report)
-    return report
-
-
-def step_validate(
-    con: duckdb.DuckDBPyConnection, config: Config, run_id: str, progress: Progress = _quiet
-) -> ValidationReport:
-    """Audit this run's staged outputs with the output suites; raise ValidationFailed (nothing published)."""
+def _validate(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> None:
+    """Audit this run's staged outputs with the output suites; a failed check publishes nothing."""
     progress("validating outputs")
-    check_staged_by(con, run_id)
-    report = validate_outputs(con, config)
-    if not report.passed:
-        raise ValidationFailed(report)
-    return report
+    check_staged_by(con, run.run_id)
+    _audit(run, lambda: validate_outputs(con, run.config))
+    run.validation = "passed"
 
 
-def step_publish(
-    con: duckdb.DuckDBPyConnection, record: runlog.RunRecord, progress: Progress = _quiet
-) -> None:
-    """Swap the validated staging tables into the published schema with the run's log row."""
+def _publish(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> None:
+    """Swap the validated staging tables into the published schema with the run's row, in one transaction."""
     progress("publishing")
-    publish(con, record)
+    publish(con, run.record(runlog.PUBLISHED, "ok"))
+    run.published = True
 
 
-def start(
-    con: duckdb.DuckDBPyConnection, holder: lease.Holder, config: Config, record: runlog.RunRecord
-) -> list[str]:
-    """Take the database for the run and log it as running; return the runs found interrupted."""
-    replaced = lease.acquire(con, holder, config.run_lease_timeout)
-    stale = [r for r in runlog.running_runs(con) if r != holder.run_id]
+def _serve(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> None:
+    """Replace the read-only serving copy (DuckDB file and Parquet) of the published tables."""
+    if not run.config.serving.enabled:
+        return
+    run.serving = serve(con, run.serve_dir or run.config.serving.dir)
+    progress(f"serving copy written to {run.serving.directory}")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a run; steps before the publish hold the lease and a failure of theirs fails the run."""
+
+    name: str
+    do: Callable[[duckdb.DuckDBPyConnection, Run, Progress], None]
+    before_publish: bool = True
+
+
+STEPS = (
+    Step("load", _load),
+    Step("validate_input", _validate_input),
+    Step("transform", _transform),
+    Step("validate", _validate),
+    Step("publish", _publish),
+    Step("serve", _serve, before_publish=False),
+)
+_BY_NAME = {step.name: step for step in STEPS}
+
+
+def connect(db_path: Path | str, config: Config) -> duckdb.DuckDBPyConnection:
+    """Open the pipeline database for a step, with the config's memory limit."""
+    return db.connect(db_path, memory_limit=config.memory_limit)
+
+
+def _start(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> None:
+    """Take the database for the run and log it as running; mark the runs found interrupted."""
+    replaced = lease.acquire(con, lease.Holder(run.run_id, run.owner), run.config.run_lease_timeout)
+    stale = [r for r in runlog.running_runs(con) if r != run.run_id]
     stale += [replaced] if replaced and replaced not in stale else []
-    runlog.mark_interrupted(con, stale, holder.run_id)
-    runlog.write(con, record)
-    return stale
+    runlog.mark_interrupted(con, stale, run.run_id)
+    if stale:
+        run.notes.append(f"found interrupted run(s) {', '.join(stale)}")
+        progress(f"run(s) {', '.join(stale)} stopped before finishing: marked interrupted")
+    runlog.write(con, run.record(runlog.RUNNING, ""))
 
 
-def fail(con: duckdb.DuckDBPyConnection, record: runlog.RunRecord) -> None:
+def _fail(con: duckdb.DuckDBPyConnection, run: Run, message: str) -> None:
     """Log the run as failed and free the database for the next run, in one transaction."""
     con.execute("begin transaction")
     try:
-        runlog.write(con, record)
-        lease.release(con, record.run_id)
+        runlog.write(con, run.record(runlog.FAILED, message))
+        lease.release(con, run.run_id)
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
 
 
-def step_serve(
-    con: duckdb.DuckDBPyConnection,
-    config: Config,
-    serve_dir: Path | None = None,
-    progress: Progress = _quiet,
-) -> ServeResult | None:
-    """Replace the read-only serving copy (DuckDB file and Parquet) of the published tables."""
-    if not config.serving.enabled:
-        return None
-    result = serve(con, serve_dir or config.serving.dir)
-    progress(f"serving copy written to {result.directory}")
-    return result
+def _record_failure(con: duckdb.DuckDBPyConnection, run: Run, error: BaseException) -> None:
+    """Log why the step stopped: after the publish as the run's message; before it, the run fails
+    (a run in one process, or an error a retry cannot fix) or stays running for the scheduler's retry.
+
+    A run that lost its lease writes nothing: the run that took the database over marked it interrupted.
+    """
+    if isinstance(error, QuarantineThresholdError):
+        run.load = error.result
+    message = str(error) or type(error).__name__
+    if run.published:
+        runlog.set_message(con, run.run_id, message)
+    elif isinstance(error, lease.LeaseLost):
+        return
+    elif run.owner == PROCESS or is_permanent(error) or not isinstance(error, Exception):
+        _fail(con, run, message)
+    else:
+        runlog.write(con, run.record(runlog.RUNNING, f"retrying after: {error}"))
 
 
-def run_record(
-    result: RunResult,
-    config: Config,
-    started: datetime,
-    status: str,
-    message: str,
-    data_interval: tuple[datetime | None, datetime | None] = (None, None),
-) -> runlog.RunRecord:
-    """The run's row of published.pipeline_runs as it stands."""
-    finished = None if status == runlog.RUNNING else datetime.now(UTC)
-    return runlog.RunRecord(
-        run_id=result.run_id,
-        started_at=started,
-        finished_at=finished,
-        status=status,
-        data_interval_start=data_interval[0],
-        data_interval_end=data_interval[1],
-        as_of=result.watermark,
-        rows_read=result.load.rows_read,
-        rows_excluded=result.load.rows_excluded,
-        rows_quarantined=result.load.rows_quarantined,
-        rows_loaded=result.load.contacts_delivered,
-        rows_replaced=result.load.rows_replaced,
-        local_times_shifted=result.load.local_times_shifted,
-        local_times_ambiguous=result.load.local_times_ambiguous,
-        contacts=result.counts.get("contacts", 0),
-        cases=result.counts.get("cases", 0),
-        metrics_rows=result.counts.get("metrics", 0),
-        validation_result=result.validation,
-        validation_detail=json.dumps(result.validation_detail, sort_keys=True),
-        message="; ".join([message, *result.notes]) if result.notes else message,
-        linking_settings=incremental.definition_fingerprint(config),
-        duration_seconds=(datetime.now(UTC) - started).total_seconds(),
-    )
+def run_step(run: Run, name: str, progress: Progress = _quiet) -> Run:
+    """Carry out one step of the run on its own connection, timed into run.step_seconds; raise on failure.
 
-
-def connect(db_path: Path | str, config: Config) -> duckdb.DuckDBPyConnection:
-    """Open the pipeline database for a step, with the config's memory limit."""
-    return db.connect(db_path, memory_limit=config.memory_limit)
+    The first step takes the database; later steps before the publish refuse to go on without it. A run
+    that has published already skips those (a retried publish whose commit the scheduler did not see).
+    """
+    step = _BY_NAME[name]
+    clock = time.perf_counter()
+    con = connect(run.db_path, run.config)
+    try:
+        if step.before_publish and runlog.status(con, run.run_id) == runlog.PUBLISHED:
+            run.published = True
+            return run
+        run._step_clock = (name, clock)
+        if step is STEPS[0]:
+            _start(con, run, progress)
+        elif step.before_publish:
+            lease.hold(con, run.run_id)
+        step.do(con, run, progress)
+        run.step_seconds[name] = time.perf_counter() - clock
+        run._step_clock = None
+        if not step.before_publish:
+            elapsed = (datetime.now(UTC) - run.started_at).total_seconds()
+            runlog.set_timing(con, run.run_id, run.step_seconds, elapsed)
+        return run
+    except lease.DatabaseBusy:
+        raise
+    except BaseException as exc:
+        clear = db.explain(exc, run.db_path) if isinstance(exc, duckdb.Error | OSError) else None
+        run.step_seconds[name] = time.perf_counter() - clock
+        run._step_clock = None
+        # a run that cannot log its failure (disk full) stays `running`: the next run marks it interrupted
+        with contextlib.suppress(duckdb.Error, OSError):
+            _record_failure(con, run, clear or exc)
+        if clear is not None:
+            raise clear from exc
+        raise
+    finally:
+        run.duration_seconds = (datetime.now(UTC) - run.started_at).total_seconds()
+        with contextlib.suppress(duckdb.Error):
+            con.close()
 
 
 def run(
@@ -316,63 +510,23 @@ def run(
     customers: list[str] | None = None,
     serve_dir: Path | None = None,
     force_as_of: bool = False,
-) -> RunResult:
+) -> Run:
     """Load, validate, recompute, validate, publish and serve; raise (publishing nothing) on failure."""
     started = datetime.now(UTC)
-    result = RunResult(run_id or new_run_id(started), Path(db_path), None, LoadResult())
-    con = connect(db_path, config)
-    holder = lease.Holder.process(result.run_id)
-    published = False
-    try:
-        interrupted = start(con, holder, config, run_record(result, config, started, runlog.RUNNING, ""))
-        if interrupted:
-            result.notes.append(f"found interrupted run(s) {', '.join(interrupted)}")
-            progress(f"run(s) {', '.join(interrupted)} stopped before finishing: marked interrupted")
-        result.load = step_load(con, contacts, config, result.run_id, progress)
-        if result.load.files_skipped:
-            result.notes.append(f"{len(result.load.files_skipped)} file(s) skipped as already loaded")
-        result.customers = step_load_customers(con, customers or [], config, result.run_id, progress)
-        report = step_validate_input(con, config, result.load.files, progress)
-        result.validation_detail[report.stage] = report.summary()
-        result.watermark, reset_note = resolve_watermark(
-            con, as_of, config, reset=full and as_of is not None, force=force_as_of
-        )
-        if reset_note:
-            result.notes.append(f"{reset_note} to {result.watermark:%Y-%m-%d %H:%M:%S %Z} (--full --as-of)")
-        full = full or result.customers is not None  # segments and churn can move every period
-        result.counts = step_transform(
-            con, config, result.watermark, result.run_id, progress, force_full=full
-        )
-        report = step_validate(con, config, result.run_id, progress)
-        result.validation_detail[report.stage] = report.summary()
-        result.validation = "passed"
-        record = run_record(result, config, started, runlog.PUBLISHED, "ok", data_interval)
-        step_publish(con, record, progress)
-        published = True
-        try:
-            result.serving = step_serve(con, config, serve_dir, progress)
-        except ServeError as exc:
-            runlog.set_message(con, result.run_id, str(exc))
-            raise
-        return result
-    except lease.DatabaseBusy:
-        raise
-    except BaseException as exc:
-        if isinstance(exc, QuarantineThresholdError):
-            result.load = exc.result
-        if isinstance(exc, ValidationFailed):
-            result.validation = "failed"
-            result.validation_detail[exc.report.stage] = exc.report.summary()
-        clear = db.explain(exc, db_path) if isinstance(exc, duckdb.Error | OSError) else None
-        if not published:
-            message = str(clear or exc) or type(exc).__name__
-            # a run that cannot log its failure (disk full) stays `running`: the next run marks it interrupted
-            with contextlib.suppress(duckdb.Error, OSError):
-                fail(con, run_record(result, config, started, runlog.FAILED, message, data_interval))
-        if clear is not None:
-            raise clear from exc
-        raise
-    finally:
-        result.duration_seconds = (datetime.now(UTC) - started).total_seconds()
-        with contextlib.suppress(duckdb.Error):
-            con.close()
+    state = Run(
+        run_id=run_id or new_run_id(started),
+        db_path=Path(db_path),
+        config=config,
+        started_at=started,
+        contacts=list(contacts),
+        customer_files=list(customers or []),
+        as_of=as_of,
+        force_as_of=force_as_of,
+        full=full,
+        reset_watermark=full and as_of is not None,
+        serve_dir=serve_dir,
+        data_interval=data_interval,
+    )
+    for step in STEPS:
+        run_step(state, step.name, progress)
+    return state

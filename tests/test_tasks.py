@@ -11,7 +11,7 @@ import pytest
 
 from fcr import db, lease, pipeline, tables, tasks
 from fcr.config import Config
-from fcr.load import QuarantineThresholdError
+from fcr.load import QuarantineThresholdError, load_files
 from fcr.pipeline import run as run_once
 from fcr.validate import ValidationFailed
 from tests.conftest import cases_of, write_contacts
@@ -238,7 +238,7 @@ def test_a_publish_forgets_only_the_changes_its_transform_took_in(landing: Path,
     )
     # a load that slips in between the transform and the publish (a writer that ignores the lease)
     con = db.connect(settings["db_path"])
-    pipeline.step_load(con, [str(landing / "2026-11-02/contacts.csv")], Config(), "run-between")
+    load_files(con, [landing / "2026-11-02/contacts.csv"], Config(), "run-between")
     con.close()
     tasks.publish(first)
     con = duckdb.connect(settings["db_path"], read_only=True)

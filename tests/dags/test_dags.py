@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import duckdb
 import pytest
 
 from fcr.export import EXPORTED
-from fcr.generate import SampleSpec, write_sample
+from fcr.generate import SampleSpec, generate_sample, write_sample, write_table
 from fcr.landing import land_by_day
 from tests.dags.conftest import DAGS_FOLDER
 from tests.test_tasks import published_rows
@@ -64,6 +65,16 @@ def test_each_daily_database_task_runs_the_fcr_task_of_its_name(dagbag):
             assert callable(getattr(tasks, task.task_id, None)), task.task_id
 
 
+def test_the_daily_tasks_are_the_steps_of_a_cli_run_in_its_order(dagbag):
+    from fcr.pipeline import STEPS
+
+    dag, chain = dagbag.dags["fcr_daily"], ["load"]
+    while downstream := dag.get_task(chain[-1]).downstream_task_ids:
+        (following,) = downstream
+        chain.append(following)
+    assert chain == [step.name for step in STEPS] + ["scorecard"]
+
+
 def test_the_daily_dag_has_data_intervals_and_catches_up(dagbag):
     from airflow.sdk import CronDataIntervalTimetable
 
@@ -101,7 +112,9 @@ def daily(dagbag, tmp_path_factory) -> dict:
 
     folder = tmp_path_factory.mktemp("fcr_daily")
     end = _midnight(DAYS[-1] + timedelta(days=1))
-    write_sample(SampleSpec(contacts=3000, days=len(DAYS), end=end), folder / "contacts.csv")
+    spec = SampleSpec(contacts=3000, days=len(DAYS), end=end)
+    write_sample(spec, folder / "contacts.csv")
+    write_table(generate_sample(spec).customers, folder / "customers.csv")
     landed = land_by_day(folder / "contacts.csv", folder / "landing")
     (folder / "fcr.toml").write_text(CONFIG)
     settings = {
@@ -227,3 +240,38 @@ def test_each_run_validates_its_input_and_ends_with_a_serving_copy_and_a_scoreca
     assert _query(serving / "fcr_published.duckdb", "select count(*) from published.cases")[0][0] == published
     page = (serving / "scorecard.html").read_text()
     assert page.startswith("<!doctype html>") and "<svg" in page  # charts inlined; the browser test opens it
+
+
+def test_a_run_given_the_cli_options_as_params_does_what_fcr_run_does(daily):
+    folder = daily["folder"]
+    as_of = _midnight(DAYS[0]) + timedelta(hours=20)
+    conf = {
+        "db_path": str(folder / "options.duckdb"),
+        "customers": str(folder / "customers.csv"),
+        "as_of": as_of.isoformat(),
+        "full": True,
+        "serve_dir": str(folder / "options_served"),
+    }
+    run = daily["dag"].test(logical_date=_midnight(DAYS[0] + timedelta(days=1)), run_conf=conf)
+    assert run.state == "success"
+    customers = _query(folder / "options.duckdb", "select count(*) from raw.customers")[0][0]
+    assert customers > 0
+    ((watermark, steps),) = _query(
+        folder / "options.duckdb", "select as_of, step_seconds from published.pipeline_runs"
+    )
+    assert watermark == as_of
+    assert list(json.loads(steps)) == ["load", "validate_input", "transform", "validate", "publish", "serve"]
+    segments = _query(
+        folder / "options.duckdb", "select count(*) from published.metrics where dimension = 'segment'"
+    )
+    assert segments[0][0] > 0
+    assert (folder / "options_served" / "fcr_published.duckdb").exists()
+    assert (folder / "options_served" / "scorecard.html").exists()
+
+    cli = folder / "options_cli.duckdb"
+    command = [sys.executable, "-m", "fcr", "run", "--contacts", str(daily["files"][0]), "--db", str(cli)]
+    command += ["--config", str(daily["config_path"]), "--customers", str(folder / "customers.csv")]
+    command += ["--as-of", as_of.isoformat(), "--full", "--serve-dir", str(folder / "options_cli_served")]
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert published_rows(folder / "options.duckdb") == published_rows(cli)
