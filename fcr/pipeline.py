@@ -474,18 +474,11 @@ def run_step(run: Run, name: str, progress: Progress = _quiet) -> Run:
         elif step.before_publish:
             lease.hold(con, run.run_id)
         step.do(con, run, progress)
-        run.step_seconds[name] = time.perf_counter() - clock
-        run._step_clock = None
-        if not step.before_publish:
-            elapsed = (datetime.now(UTC) - run.started_at).total_seconds()
-            runlog.set_timing(con, run.run_id, run.step_seconds, elapsed)
         return run
     except lease.DatabaseBusy:
         raise
     except BaseException as exc:
         clear = db.explain(exc, run.db_path) if isinstance(exc, duckdb.Error | OSError) else None
-        run.step_seconds[name] = time.perf_counter() - clock
-        run._step_clock = None
         # a run that cannot log its failure (disk full) stays `running`: the next run marks it interrupted
         with contextlib.suppress(duckdb.Error, OSError):
             _record_failure(con, run, clear or exc)
@@ -493,7 +486,13 @@ def run_step(run: Run, name: str, progress: Progress = _quiet) -> Run:
             raise clear from exc
         raise
     finally:
+        if run._step_clock is not None:
+            run.step_seconds[name] = time.perf_counter() - clock
+            run._step_clock = None
         run.duration_seconds = (datetime.now(UTC) - run.started_at).total_seconds()
+        if not step.before_publish:  # the publish wrote the row: add the steps after it
+            with contextlib.suppress(duckdb.Error, OSError):
+                runlog.set_timing(con, run.run_id, run.step_seconds, run.duration_seconds)
         with contextlib.suppress(duckdb.Error):
             con.close()
 

@@ -219,3 +219,58 @@ def test_metrics_and_insights_replace_their_periods_with_one_merge(tmp_path: Pat
     monkeypatch.setattr(incremental, "merge_periods", counted)
     pipeline.run([str(write_contacts(tmp_path / "c.csv", ROWS))], tmp_path / "fcr.duckdb", build_config({}))
     assert sorted(merged) == sorted(["staging.metrics", "staging.channel_flow", "staging.reason_priority"])
+
+
+def _lease(db_path: Path) -> list[tuple]:
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        return con.execute("select run_id from raw.run_lease").fetchall()
+    finally:
+        con.close()
+
+
+def test_a_failure_a_retry_can_fix_keeps_a_scheduled_run_but_ends_a_cli_run(tmp_path: Path, monkeypatch):
+    landing = _landing(tmp_path)
+    link = pipeline.link_delta
+
+    def hiccup(*_):
+        raise RuntimeError("hiccup")
+
+    monkeypatch.setattr(pipeline, "link_delta", hiccup)
+    settings = tasks.run_settings({"landing_dir": str(landing), "db_path": str(tmp_path / "dag.duckdb")}, {})
+    files, _ = tasks.landed_files(settings, DAY_1, DAY_1 + timedelta(days=1))
+    loaded = tasks.validate_input(tasks.load(settings, files, DAY_1, DAY_1 + timedelta(days=1)))
+    with pytest.raises(RuntimeError, match="hiccup") as failure:
+        tasks.transform(loaded)
+    assert not pipeline.is_permanent(failure.value)
+    (row,) = _run_log(tmp_path / "dag.duckdb")
+    assert (row["status"], row["message"]) == ("running", "retrying after: hiccup")
+    assert _lease(tmp_path / "dag.duckdb") == [(loaded["run_id"],)]  # kept for the retry
+    with pytest.raises(RuntimeError, match="hiccup"):
+        pipeline.run(files, tmp_path / "cli.duckdb", build_config({}))
+    (row,) = _run_log(tmp_path / "cli.duckdb")
+    assert row["status"] == "failed" and list(json.loads(row["step_seconds"]))[-1] == "transform"
+    assert _lease(tmp_path / "cli.duckdb") == []  # no one retries a CLI run: the next may start
+
+    monkeypatch.setattr(pipeline, "link_delta", link)
+    tasks.serve(tasks.publish(tasks.validate(tasks.transform(loaded))))  # the retry
+    (row,) = _run_log(tmp_path / "dag.duckdb")
+    assert row["status"] == "published" and list(json.loads(row["step_seconds"])) == STEP_NAMES
+    assert _lease(tmp_path / "dag.duckdb") == []
+
+
+def test_a_serving_copy_that_fails_after_the_publish_says_so_in_the_published_row(
+    tmp_path: Path, monkeypatch
+):
+    from fcr.serve import ServeError
+
+    def broken(*_):
+        raise ServeError("the disk is full")
+
+    monkeypatch.setattr(pipeline, "serve", broken)
+    contacts = write_contacts(tmp_path / "c.csv", ROWS)
+    with pytest.raises(ServeError):
+        pipeline.run([str(contacts)], tmp_path / "fcr.duckdb", build_config({}))
+    (row,) = _run_log(tmp_path / "fcr.duckdb")
+    assert (row["status"], row["message"]) == ("published", "the disk is full")
+    assert list(json.loads(row["step_seconds"])) == STEP_NAMES
