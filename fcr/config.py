@@ -32,7 +32,6 @@ CANONICAL_CHANNELS = (
     "branch",
     "other",
 )
-SELF_SERVICE_CHANNELS = ("bot", "ivr", "web")
 # Spellings common in exports, mapped before the config's own [channels] entries.
 CHANNEL_ALIASES = {
     "voice": "phone",

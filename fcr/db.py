@@ -9,7 +9,7 @@ import duckdb
 
 from fcr import sqlfiles, tables
 
-_MACROS = ("macros/parse_timestamp", "macros/parse_flag", "macros/interaction_key")
+_MACROS = ("macros/parse_timestamp", "macros/parse_flag", "macros/interaction_key", "macros/case_rules")
 
 
 class DatabaseError(RuntimeError):

@@ -27,7 +27,7 @@ scoped as (
 legs as (
     select
         scoped.*,
-        channel not in ('bot', 'ivr', 'web') as is_assisted_leg
+        not is_self_service_channel(channel) as is_assisted_leg
     from scoped
 ),
 
@@ -133,7 +133,7 @@ collapsed as (
         (contact_totals.first_started_at at time zone $business_tz)::date as business_date,
         first_legs.customer_id is null as is_anonymous,
         first_legs.direction = 'inbound' as is_inbound,
-        first_legs.channel in ('bot', 'ivr', 'web') as is_self_service,
+        is_self_service_channel(first_legs.channel) as is_self_service,
         first_legs.is_countable,
         first_legs.transfer_sequence
     from first_legs

@@ -15,11 +15,10 @@ final as (
         count(*) as contact_count,
         arg_min(business_date, (started_at, contact_id)) as business_date,
         arg_min(channel, (started_at, contact_id)) as first_channel,
-        case
-            when bool_or(is_ticket_linked) then max(started_at) + to_seconds($ticket_horizon_seconds)
-            when $window_mode = 'anchored' then min(started_at) + to_seconds($repeat_window_seconds)
-            else max(started_at) + to_seconds($repeat_window_seconds)
-        end as matures_at
+        case_matures_at(
+            bool_or(is_ticket_linked), min(started_at), max(started_at),
+            $window_mode, $repeat_window_seconds, $ticket_horizon_seconds
+        ) as matures_at
     from sequenced
     group by link_group, case_sequence
 )

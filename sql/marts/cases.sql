@@ -19,7 +19,7 @@ handed_over as (
     -- self-service interactions with a leg in an assisted channel (an IVR call or bot chat passed to an agent)
     select distinct interaction_key(customer_id, interaction_id, contact_id) as interaction_key
     from legs
-    where channel not in ('bot', 'ivr', 'web')
+    where not is_self_service_channel(channel)
         and interaction_id in (select interaction_id from contacts where is_self_service and leg_count > 1)
 ),
 
@@ -139,20 +139,17 @@ final as (
         first_contacts.survey_resolved as first_survey_resolved,
         first_contacts.survey_ces as first_survey_ces,
         first_contacts.survey_csat as first_survey_csat,
-        maturity.matures_at,
-        maturity.matures_at <= $watermark as is_mature
+        case_matures_at(
+            first_contacts.is_ticket_case, per_case.first_started_at, per_case.last_started_at,
+            $window_mode, $repeat_window_seconds, $ticket_horizon_seconds
+        ) as matures_at,
+        case_matures_at(
+            first_contacts.is_ticket_case, per_case.first_started_at, per_case.last_started_at,
+            $window_mode, $repeat_window_seconds, $ticket_horizon_seconds
+        ) <= $watermark as is_mature
     from per_case
     inner join first_contacts using (case_id)
     inner join first_channel_counts using (case_id)
-    cross join lateral (
-        -- a ticket's case can grow until the ticket has been silent for the horizon: only then is it final
-        select case
-            when first_contacts.is_ticket_case
-                then per_case.last_started_at + to_seconds($ticket_horizon_seconds)
-            when $window_mode = 'anchored' then per_case.first_started_at + to_seconds($repeat_window_seconds)
-            else per_case.last_started_at + to_seconds($repeat_window_seconds)
-        end as matures_at
-    ) as maturity
 )
 
 select * from final

@@ -61,9 +61,9 @@ final as (
         counted.match_on,
         counted.repeat_window_seconds = $current_window_seconds
             and counted.match_on = $match_on as is_current_definition,
-        month_maturity.all_cases_mature
-            and (counted.period_start + interval 1 month)::timestamp
-                <= ($watermark at time zone $business_tz) as is_final,
+        is_period_final(
+            month_maturity.all_cases_mature, 'month', counted.period_start, $watermark, $business_tz
+        ) as is_final,
         counted.cases,
         counted.mature_cases,
         counted.cases_1,

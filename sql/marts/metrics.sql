@@ -238,12 +238,9 @@ final as (
         rolled.period_start,
         rolled.dimension,
         rolled.dimension_value,
-        period_maturity.all_cases_mature
-            and (rolled.period_start + case rolled.grain
-                when 'day' then interval 1 day
-                when 'week' then interval 7 day
-                else interval 1 month
-            end)::timestamp <= ($watermark at time zone $business_tz) as is_final,
+        is_period_final(
+            period_maturity.all_cases_mature, rolled.grain, rolled.period_start, $watermark, $business_tz
+        ) as is_final,
         rolled.* exclude (grain, period_start, dimension, dimension_value)
     from rolled
     inner join period_maturity using (grain, period_start)
