@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from fcr import quarantine, sqlfiles, tables
 from fcr.config import CUSTOMER_COLUMNS, Config
-from fcr.load import LoadResult, QuarantineThresholdError, stage_files
+from fcr.load import QuarantineThresholdError, stage_files
 from fcr.read import FileLoadError, describe_columns, expand_paths
 
 BATCH_COLUMNS = (*CUSTOMER_COLUMNS, "source_file", "source_line", "file_order")
@@ -117,13 +117,7 @@ def load_customers(
                 f"broke rules ({result.quarantine_by_rule}), "
                 f"above max_quarantine_share {config.max_quarantine_share:.2%}. Nothing was published. "
                 f"Inspect them in {tables.QUARANTINE} (run_id '{run_id}'), fix the file, or raise "
-                "max_quarantine_share.",
-                LoadResult(
-                    files=result.files,
-                    rows_read=result.rows_read,
-                    rows_quarantined=result.rows_quarantined,
-                    quarantine_by_rule=result.quarantine_by_rule,
-                ),
+                "max_quarantine_share."
             )
     finally:
         con.execute(f"drop table if exists {tables.CUSTOMERS_BATCH}")

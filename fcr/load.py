@@ -19,9 +19,9 @@ from fcr.read import SourceFile, read_batches
 class QuarantineThresholdError(RuntimeError):
     """Too large a share of the input broke rules: the run stops before publishing."""
 
-    def __init__(self, message: str, result: LoadResult) -> None:
+    def __init__(self, message: str, result: LoadResult | None = None) -> None:
         super().__init__(message)
-        self.result = result
+        self.result = result  # the contacts load's counts; None when the customers file broke the share
 
 
 @dataclass

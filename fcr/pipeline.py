@@ -442,7 +442,7 @@ def _record_failure(con: duckdb.DuckDBPyConnection, run: Run, error: BaseExcepti
 
     A run that lost its lease writes nothing: the run that took the database over marked it interrupted.
     """
-    if isinstance(error, QuarantineThresholdError):
+    if isinstance(error, QuarantineThresholdError) and error.result is not None:
         run.load = error.result
     message = str(error) or type(error).__name__
     if run.published:

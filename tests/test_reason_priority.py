@@ -203,11 +203,23 @@ def test_too_many_bad_customer_rows_stop_the_run(tmp_path: Path) -> None:
     customer_id lifetime_value
     x1          lots
     """)
-    with pytest.raises(QuarantineThresholdError, match="customer rows"):
+    with pytest.raises(QuarantineThresholdError, match="1 of 8 customer rows"):
         run_log(tmp_path, LOG, CUSTOMERS + bad, as_of=AS_OF)
-    assert query(tmp_path / "fcr.duckdb", "select status from published.pipeline_runs") == [
-        {"status": "failed"}
-    ]
+    # the run row keeps the contacts load's counts (all 15 rows loaded); the message names the customers file
+    (row,) = query(
+        tmp_path / "fcr.duckdb",
+        "select status, rows_read, rows_loaded, rows_quarantined, rows_excluded, rows_replaced, message "
+        "from published.pipeline_runs",
+    )
+    assert {k: v for k, v in row.items() if k != "message"} == {
+        "status": "failed",
+        "rows_read": 15,
+        "rows_loaded": 15,
+        "rows_quarantined": 0,
+        "rows_excluded": 0,
+        "rows_replaced": 0,
+    }
+    assert "1 of 8 customer rows" in row["message"]
 
 
 def test_customers_are_kept_replaced_by_redelivery_and_loaded_once(tmp_path: Path) -> None:

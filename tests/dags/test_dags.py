@@ -275,3 +275,10 @@ def test_a_run_given_the_cli_options_as_params_does_what_fcr_run_does(daily):
     done = subprocess.run(command, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert published_rows(folder / "options.duckdb") == published_rows(cli)
+    # the run rows agree too, but for what only a scheduled run has (ids, times, its interval)
+    same = (
+        "select status, as_of, rows_read, rows_excluded, rows_quarantined, rows_loaded, rows_replaced, "
+        "contacts, cases, metrics_rows, validation_result, message, linking_settings "
+        "from published.pipeline_runs"
+    )
+    assert _query(folder / "options.duckdb", same) == _query(cli, same)
