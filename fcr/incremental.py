@@ -47,7 +47,7 @@ def definition_fingerprint(config: Config) -> str:
 
 def plan_scope(con: duckdb.DuckDBPyConnection, config: Config, force_full: bool = False) -> Scope:
     """Full on a new database, when asked, when the staged state cannot be trusted or a definition changed."""
-    state = build_state(con)
+    _, state = staged_by(con)
     if state is None or not db.table_exists(con, tables.STG_CASES):
         return Scope(True, None, "first run on this database")
     if force_full:
@@ -64,23 +64,19 @@ def plan_scope(con: duckdb.DuckDBPyConnection, config: Config, force_full: bool 
     return Scope(False, previous_watermark, reason)
 
 
-def build_state(con: duckdb.DuckDBPyConnection) -> str | None:
-    """building, built or published: how far the run that last wrote the staged state got (None: never)."""
+def staged_by(con: duckdb.DuckDBPyConnection) -> tuple[str | None, str | None]:
+    """The run whose outputs the staging tables hold, and how far it got: building, built or published.
+
+    (None, None) when no run ever wrote them; a state written before runs recorded how far they got
+    counts as building, so nothing in it is trusted.
+    """
     if not db.table_exists(con, tables.STG_BUILT_BY):
-        return None
+        return None, None
     columns = {r[0] for r in con.execute(f"describe {tables.STG_BUILT_BY}").fetchall()}
     if "status" not in columns:
-        return BUILDING  # written before runs recorded how far they got: trust nothing
-    row = con.execute(f"select status from {tables.STG_BUILT_BY}").fetchone()
-    return row[0] if row else BUILDING
-
-
-def staged_by(con: duckdb.DuckDBPyConnection) -> tuple[str | None, str | None]:
-    """The run whose outputs the staging tables hold, and how far it got."""
-    if build_state(con) is None:
-        return None, None
+        return None, BUILDING
     row = con.execute(f"select run_id, status from {tables.STG_BUILT_BY}").fetchone()
-    return (row[0], row[1]) if row else (None, None)
+    return (row[0], row[1]) if row else (None, BUILDING)
 
 
 def set_build_state(con: duckdb.DuckDBPyConnection, run_id: str, status: str) -> None:

@@ -24,6 +24,9 @@ _DDL = (
 )
 
 
+PROCESS = "process"  # the owner of a run carried out by one process from start to end (the CLI)
+
+
 class DatabaseBusy(RuntimeError):
     """Another run holds the database; this one changed nothing."""
 
@@ -41,12 +44,7 @@ class Holder:
     """Who asks for the lease: the run, and the process or scheduler run carrying it out."""
 
     run_id: str
-    owner: str  # "process" for a run in one process; the scheduler's run id for a DAG run
-
-    @classmethod
-    def process(cls, run_id: str) -> Holder:
-        """A run carried out by this one process from start to end (the CLI)."""
-        return cls(run_id, "process")
+    owner: str  # PROCESS for a run in one process; the scheduler's run id for a DAG run
 
 
 @dataclass(frozen=True)
@@ -81,7 +79,7 @@ def _alive(pid: int) -> bool:
 
 def _gone(lease: Lease, timeout: timedelta, now: datetime) -> bool:
     """Whether the holder can no longer finish: its process died, or it has been silent too long."""
-    if lease.owner == "process" and lease.host == socket.gethostname() and not _alive(lease.pid):
+    if lease.owner == PROCESS and lease.host == socket.gethostname() and not _alive(lease.pid):
         return True
     return now - lease.touched_at > timeout
 
@@ -96,7 +94,7 @@ def acquire(con: duckdb.DuckDBPyConnection, holder: Holder, timeout: timedelta) 
     lease = _current(con)
     replaced = None
     if lease is not None and lease.run_id != holder.run_id:
-        same_scheduler_run = holder.owner != "process" and lease.owner == holder.owner
+        same_scheduler_run = holder.owner != PROCESS and lease.owner == holder.owner
         if not same_scheduler_run and not _gone(lease, timeout, now):
             raise DatabaseBusy(
                 f"the database is busy: run {lease.run_id} ({_describe(lease)}) holds it since "
@@ -144,6 +142,6 @@ def release(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
 
 
 def _describe(lease: Lease) -> str:
-    if lease.owner == "process":
+    if lease.owner == PROCESS:
         return f"process {lease.pid} on {lease.host}"
     return f"scheduler run {lease.owner}, last task on {lease.host}"

@@ -33,7 +33,6 @@ from fcr.validate import ValidationFailed, ValidationReport, validate_input, val
 Progress = Callable[[str], None]
 
 
-PROCESS = lease.Holder.process("").owner  # the lease owner of a run carried out by one process (the CLI)
 
 
 def _quiet(_: str) -> None:
@@ -107,7 +106,7 @@ class Run:
     db_path: Path
     config: Config
     started_at: datetime
-    owner: str = PROCESS
+    owner: str = lease.PROCESS
     contacts: list[str] = field(default_factory=list)  # paths or globs
     customer_files: list[str] = field(default_factory=list)
     as_of: datetime | None = None
@@ -449,7 +448,7 @@ def _record_failure(con: duckdb.DuckDBPyConnection, run: Run, error: BaseExcepti
         runlog.set_message(con, run.run_id, message)
     elif isinstance(error, lease.LeaseLost):
         return
-    elif run.owner == PROCESS or is_permanent(error) or not isinstance(error, Exception):
+    elif run.owner == lease.PROCESS or is_permanent(error) or not isinstance(error, Exception):
         _fail(con, run, message)
     else:
         runlog.write(con, run.record(runlog.RUNNING, f"retrying after: {error}"))

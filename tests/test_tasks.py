@@ -54,6 +54,12 @@ def landing(tmp_path: Path) -> Path:
     return tmp_path / "landing"
 
 
+def _first_two_days_in_one_run(landing: Path, tmp_path: Path) -> Path:
+    """One CLI run over the files of 11-01 and 11-02 up to 11-03: what the tasks must end with."""
+    files = [str(landing / day / "contacts.csv") for day in ("2026-11-01", "2026-11-02")]
+    return run_once(files, tmp_path / "once.duckdb", Config(), as_of=DAY_1 + timedelta(days=2)).db_path
+
+
 def _settings(landing: Path, db_path: Path) -> dict:
     return {"landing_dir": str(landing), "db_path": str(db_path), "config_path": None}
 
@@ -204,13 +210,8 @@ def test_a_second_run_waits_until_the_first_has_published(landing: Path, tmp_pat
     runs = con.execute("select run_id, status from published.pipeline_runs order by finished_at").fetchall()
     con.close()
     assert runs == [(first["run_id"], "published"), (second["run_id"], "published")]
-    once = run_once(
-        [str(landing / d / "contacts.csv") for d in ("2026-11-01", "2026-11-02")],
-        tmp_path / "once.duckdb",
-        Config(),
-        as_of=day_3,
-    )
-    assert published_rows(settings["db_path"]) == published_rows(once.db_path)
+    once = _first_two_days_in_one_run(landing, tmp_path)
+    assert published_rows(settings["db_path"]) == published_rows(once)
 
 
 def test_a_retried_load_keeps_its_scheduler_runs_database_and_the_killed_attempt_is_interrupted(
@@ -247,10 +248,5 @@ def test_a_publish_forgets_only_the_changes_its_transform_took_in(landing: Path,
     assert left == [("run-between",)]
     later = tasks.load(settings, [], day_2, day_3)
     tasks.publish(tasks.validate(tasks.transform(later)))
-    once = run_once(
-        [str(landing / d / "contacts.csv") for d in ("2026-11-01", "2026-11-02")],
-        tmp_path / "once.duckdb",
-        Config(),
-        as_of=day_3,
-    )
-    assert published_rows(settings["db_path"]) == published_rows(once.db_path)
+    once = _first_two_days_in_one_run(landing, tmp_path)
+    assert published_rows(settings["db_path"]) == published_rows(once)
