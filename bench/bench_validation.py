@@ -31,7 +31,7 @@ def prepare(contacts: str, db: str) -> None:
     """Load and link the contacts with the pipeline's own steps, leaving validation to the steps below."""
     from fcr import db as fcr_db
     from fcr.config import build_config
-    from fcr.pipeline import resolve_watermark, step_load, step_transform
+    from fcr.run import resolve_watermark, step_load, step_transform
 
     config = build_config({"max_quarantine_share": 1.0})  # the 2 GB default holds at 10M since the cases fix
     start = time.perf_counter()
@@ -46,7 +46,7 @@ def dataframes(db: str, chunk_rows: str) -> None:
     """Both stages as a run does them: sql/checks frames fetched through Arrow into pandas, then GX."""
     from fcr import db as fcr_db
     from fcr.config import build_config
-    from fcr.validate import validate_input, validate_outputs
+    from fcr.validate.suites import validate_input, validate_outputs
 
     config = build_config({"validation": {"chunk_rows": int(chunk_rows)}})
     con = fcr_db.connect(db, memory_limit=config.memory_limit)
@@ -77,7 +77,7 @@ def sql_datasource(db: str) -> None:
     import great_expectations as gx
 
     from fcr.config import Config
-    from fcr.validate import gx_suite, load_suite, suite_parameters
+    from fcr.validate.suites import gx_suite, load_suite, suite_parameters
 
     context = gx.get_context(mode="ephemeral")
     source = context.data_sources.add_sql("duckdb", connection_string=f"duckdb:///{db}")

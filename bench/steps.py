@@ -15,7 +15,7 @@ def _progress(message: str) -> None:
 def fcr_run(contacts: str, db: str, mode: str = "auto", memory_limit: str = "2GB") -> None:
     """A pipeline run through the package, as `fcr run` does it; mode 'full' forces a full recompute."""
     from fcr.config import build_config
-    from fcr.pipeline import run
+    from fcr.run import run
 
     config = build_config({"max_quarantine_share": 1.0, "memory_limit": memory_limit})
     start = time.perf_counter()

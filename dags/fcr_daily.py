@@ -6,9 +6,9 @@ the interval, load them, link contacts into cases and compute metrics with the i
 watermark, validate, publish, and record the run in `published.pipeline_runs`. Publishing updates
 the asset `fcr_published_metrics`, which triggers `fcr_export`.
 
-Tasks are the steps of `fcr.pipeline.STEPS`, the ones `fcr run` runs, each a thin call into
-`fcr.tasks`; the run's state (`fcr.pipeline.Run`, with the config read once by `get_settings`)
-passes between them as XCom. A new step goes in `fcr.pipeline.STEPS` and in the chain below, in
+Tasks are the steps of `fcr.run.STEPS`, the ones `fcr run` runs, each a thin call into
+`fcr.tasks`; the run's state (`fcr.run.Run`, with the config read once by `get_settings`)
+passes between them as XCom. A new step goes in `fcr.run.STEPS` and in the chain below, in
 the same order; the scorecard is a report on the published tables after the run.
 
 * **Idempotent**: clearing and re-running an interval finds its files already loaded (by content)
@@ -61,7 +61,7 @@ def _path_param(description: str) -> Param:
 
 def _fail_fast(step: Callable[..., Any], *args: Any) -> Any:
     """Call an fcr.tasks step: errors a retry cannot fix fail at once; others are retried."""
-    from fcr.pipeline import is_permanent
+    from fcr.run import is_permanent
 
     try:
         return step(*args)
@@ -156,7 +156,7 @@ def fcr_daily():
         return run
 
     settings = get_settings()
-    run = load(settings, wait_for_files(settings))  # the steps of fcr.pipeline.STEPS, in order
+    run = load(settings, wait_for_files(settings))  # the steps of fcr.run.STEPS, in order
     run = pipeline_step("validate_input", "Audit the loaded batch with the input suites.")(run)
     run = pipeline_step("transform", "Link contacts into cases, compute metrics to the interval's end.")(run)
     run = pipeline_step("validate", "Audit the staged outputs; a failed check publishes nothing.")(run)

@@ -117,8 +117,8 @@ def _run(
     serve_dir: Path | None = None,
     force_as_of: bool = False,
 ) -> None:
-    from fcr.pipeline import EXPECTED_ERRORS, run
     from fcr.report import print_summary
+    from fcr.run import EXPECTED_ERRORS, run
 
     try:
         config = load_config(config_path)

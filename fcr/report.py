@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from fcr import sqlfiles, tables
-from fcr.load import LoadResult
-from fcr.pipeline import RunResult
+from fcr.load.contacts import LoadResult
+from fcr.run import RunResult
 
 
 def _pct(value: float | None) -> str:

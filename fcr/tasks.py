@@ -1,8 +1,8 @@
-"""The pipeline's steps as scheduler tasks: plain values in and out, one step of fcr.pipeline each.
+"""The pipeline's steps as scheduler tasks: plain values in and out, one step of fcr.run each.
 
 Airflow's tasks call these (see dags/fcr_daily.py); they need no Airflow, so they are tested and can
 be run by hand. The first task reads and validates the config once (`run_settings`); the run's state
-travels between tasks as `pipeline.Run.to_xcom()`, the validated config inside it, so every task of
+travels between tasks as `runner.Run.to_xcom()`, the validated config inside it, so every task of
 a run uses the config the run started with, even if the file is edited meanwhile.
 """
 
@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fcr import landing, pipeline
+from fcr import run as runner
 from fcr.config import Config, ConfigError, build_config, load_config
-from fcr.export import export_published
+from fcr.load import landing
+from fcr.publish.export import export_published
 
 # Run params the DAG passes on to the run (the CLI's options); absent, a run does what it always did.
 RUN_OPTIONS = ("customers", "as_of", "full", "force_as_of", "serve_dir")
@@ -39,7 +40,7 @@ def run_settings(settings: Mapping[str, Any], params: Mapping[str, Any]) -> dict
     if options["as_of"]:
         _as_of(options["as_of"])  # a mistyped date fails the first task, not the transform
     config = load_config(settings.get("config_path"))
-    return {**settings, **options, "config": pipeline.config_json(config)}
+    return {**settings, **options, "config": runner.config_json(config)}
 
 
 def _config(settings: Mapping[str, Any]) -> Config:
@@ -75,10 +76,10 @@ def load(
     The watermark is the interval's end unless the params give as_of. owner names the scheduler run the
     tasks belong to: its retries keep the database, others wait (default: a run of its own).
     """
-    run_id = pipeline.new_run_id()
+    run_id = runner.new_run_id()
     as_of = _as_of(settings["as_of"]) if settings.get("as_of") else None
     full = bool(settings.get("full"))
-    run = pipeline.Run(
+    run = runner.Run(
         run_id=run_id,
         db_path=Path(settings["db_path"]),
         config=_config(settings),
@@ -94,12 +95,12 @@ def load(
         serve_dir=Path(settings["serve_dir"]) if settings.get("serve_dir") else None,
         data_interval=(start, end),
     )
-    return pipeline.run_step(run, "load").to_xcom()
+    return runner.run_step(run, "load").to_xcom()
 
 
 def _step(name: str, run: dict[str, Any]) -> dict[str, Any]:
-    """One step of fcr.pipeline on the state the previous task passed on; return it updated."""
-    return pipeline.run_step(pipeline.Run.from_xcom(run), name).to_xcom()
+    """One step of fcr.run on the state the previous task passed on; return it updated."""
+    return runner.run_step(runner.Run.from_xcom(run), name).to_xcom()
 
 
 def validate_input(run: dict[str, Any]) -> dict[str, Any]:

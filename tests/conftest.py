@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from fcr.config import build_config
-from fcr.pipeline import RunResult, run
+from fcr.run import RunResult, run
 
 HEADER = (
     "contact_id",

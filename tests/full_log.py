@@ -11,7 +11,7 @@ import duckdb
 
 from fcr.config import CONTACT_COLUMNS, CUSTOMER_COLUMNS, build_config
 from fcr.generate import SampleSpec, generate_sample, write_table
-from fcr.pipeline import RunResult, run
+from fcr.run import RunResult, run
 
 _SHORT_TIME = re.compile(r"^\d\d-\d\dT\d\d:\d\d$")
 

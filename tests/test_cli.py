@@ -240,7 +240,7 @@ def test_a_full_disk_is_explained_and_left_to_a_retry():
     import errno
 
     from fcr import db
-    from fcr.pipeline import is_permanent
+    from fcr.run import is_permanent
 
     for raw in (
         OSError(errno.ENOSPC, "No space left on device"),
@@ -253,8 +253,8 @@ def test_a_full_disk_is_explained_and_left_to_a_retry():
 
 def test_which_errors_a_retry_cannot_fix():
     from fcr import db, lease
-    from fcr.pipeline import AsOfRejected, is_permanent
-    from fcr.read import FileLoadError
+    from fcr.load.read import FileLoadError
+    from fcr.run import AsOfRejected, is_permanent
 
     assert is_permanent(db.DatabaseError("corrupt"))
     assert is_permanent(FileLoadError("unparseable"))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from fcr.export import EXPORTED, export_published
+from fcr.publish.export import EXPORTED, export_published
 
 
 def _c(contact_id: str, started_at: str, customer: str = "K1", reason: str = "billing") -> dict:
@@ -57,7 +57,7 @@ def test_a_second_export_replaces_the_files_and_leaves_no_partial_ones(run_log, 
 def test_the_export_and_the_serving_copy_write_the_same_parquet_with_one_writer(
     run_log, tmp_path: Path, monkeypatch
 ):
-    from fcr import serve
+    from fcr.publish import serve
 
     written = []
     write = serve._write_parquet

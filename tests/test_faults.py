@@ -17,7 +17,7 @@ import pytest
 from fcr import tables
 from fcr.config import build_config
 from fcr.generate import SampleSpec, generate_sample, write_table
-from fcr.pipeline import run
+from fcr.run import run
 
 # Each run prints these before the step; a kill is aimed just after one of them.
 STEPS = (
@@ -191,7 +191,8 @@ def _write(path: Path, rows: list[dict]) -> Path:
 
 
 def test_a_transform_killed_half_way_makes_the_next_run_rebuild_everything(tmp_path: Path):
-    from fcr import db, incremental
+    from fcr import db
+    from fcr.transform import incremental
 
     first = _write(tmp_path / "day1.csv", DAY)
     db_path = tmp_path / "fcr.duckdb"
@@ -239,7 +240,7 @@ def test_re_loading_an_old_file_never_reverts_a_later_correction(tmp_path: Path)
 def test_a_mistyped_future_as_of_is_refused_and_full_as_of_resets_the_watermark(tmp_path: Path):
     from datetime import UTC, datetime
 
-    from fcr.pipeline import AsOfRejected
+    from fcr.run import AsOfRejected
 
     config = build_config({})
     db_path = tmp_path / "fcr.duckdb"

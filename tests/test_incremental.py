@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from fcr.config import build_config
-from fcr.pipeline import run
+from fcr.run import run
 from tests.conftest import write_contacts
 
 START = datetime(2026, 1, 1, tzinfo=UTC)

@@ -9,7 +9,7 @@ from pathlib import Path, PurePath
 import pytest
 
 from fcr.config import build_config
-from fcr.landing import file_date, find_files, interval_dates, land_by_day
+from fcr.load.landing import file_date, find_files, interval_dates, land_by_day
 from tests.conftest import write_contacts
 
 NOV_1 = date(2026, 11, 1)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from fcr.link import anchored_case_starts
+from fcr.transform.link import anchored_case_starts
 from tests.conftest import cases_of
 from tests.test_link import c
 

@@ -11,9 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from fcr.config import build_config
-from fcr.load import QuarantineThresholdError
-from fcr.pipeline import run
-from fcr.read import FileLoadError
+from fcr.load.contacts import QuarantineThresholdError
+from fcr.load.read import FileLoadError
+from fcr.run import run
 from tests.conftest import write_contacts
 
 GOOD = {"customer_id": "K1", "channel": "phone", "started_at": "2026-01-01 09:00:00"}

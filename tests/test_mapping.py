@@ -11,9 +11,9 @@ import pyarrow as pa
 import pytest
 
 from fcr.config import REQUIRED_COLUMNS, ConfigError, build_config, load_config
-from fcr.mapping import map_batch
-from fcr.pipeline import run
-from fcr.read import FileLoadError
+from fcr.load.mapping import map_batch
+from fcr.load.read import FileLoadError
+from fcr.run import run
 
 PATH = Path("/exports/calls.txt")
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 from fcr import db
 from fcr.cli import app
 from fcr.config import build_config
-from fcr.incremental import BUILT, set_build_state
-from fcr.publish import StagingReplaced, publish
+from fcr.publish.commit import StagingReplaced, publish
 from fcr.runlog import RunRecord
+from fcr.transform.incremental import BUILT, set_build_state
 from tests.conftest import write_contacts
 
 runner = CliRunner()
@@ -160,7 +160,7 @@ def query(db_path: Path, sql: str) -> list[tuple]:
 
 
 def test_a_run_without_new_files_checks_no_batch_but_still_audits_the_outputs(run_log, tmp_path: Path):
-    from fcr.pipeline import run
+    from fcr.run import run
 
     result, con = run_log(pair("A", 4, 8))
     con.close()

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fcr.config import build_config
-from fcr.read import FileLoadError, SourceFile, expand_paths, read_batches
+from fcr.load.read import FileLoadError, SourceFile, expand_paths, read_batches
 
 ROOT = Path(__file__).resolve().parents[1]
 

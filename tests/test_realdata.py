@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from fcr.config import load_config
-from fcr.pipeline import run
+from fcr.run import run
 from tests.reference import Contact, link_reference
 
 ROOT = Path(__file__).resolve().parents[1]

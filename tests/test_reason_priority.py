@@ -15,9 +15,9 @@ from fcr.cli import app
 from fcr.config import ConfigError, build_config
 from fcr.docs import load_schema
 from fcr.generate import SampleSpec, generate_sample, write_table
-from fcr.load import QuarantineThresholdError
-from fcr.pipeline import run
-from fcr.read import FileLoadError
+from fcr.load.contacts import QuarantineThresholdError
+from fcr.load.read import FileLoadError
+from fcr.run import run
 from tests.full_log import given, query, run_log, run_sample, write_csv
 
 AS_OF = datetime(2026, 4, 1, tzinfo=UTC)

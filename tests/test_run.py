@@ -10,14 +10,17 @@ import duckdb
 import pytest
 
 from fcr import config as config_module
-from fcr import incremental, pipeline, quarantine, tasks
+from fcr import run as runner
+from fcr import tasks
 from fcr.config import build_config, load_config
-from fcr.load import QuarantineThresholdError
+from fcr.load import quarantine
+from fcr.load.contacts import QuarantineThresholdError
+from fcr.transform import incremental
 from tests.conftest import write_contacts
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 DAY_1 = datetime(2026, 11, 1, tzinfo=UTC)
-STEP_NAMES = [step.name for step in pipeline.STEPS]
+STEP_NAMES = [step.name for step in runner.STEPS]
 ROWS = [
     {"contact_id": "a", "customer_id": "K1", "channel": "phone", "started_at": "2026-11-01 09:00:00"},
     {"contact_id": "b", "customer_id": "K2", "channel": "chat", "started_at": "2026-11-01 10:00:00"},
@@ -71,13 +74,13 @@ def _interval(settings: dict) -> dict:
 )
 def test_the_validated_config_passed_between_tasks_reads_back_equal(source: dict | Path):
     config = load_config(source) if isinstance(source, Path) else build_config(source)
-    assert build_config(json.loads(json.dumps(pipeline.config_json(config)))) == config
+    assert build_config(json.loads(json.dumps(runner.config_json(config)))) == config
 
 
 def test_a_run_passed_between_tasks_reads_back_equal(tmp_path: Path):
     contacts = write_contacts(tmp_path / "contacts.csv", ROWS)
     (tmp_path / "customers.csv").write_text(CUSTOMERS)
-    done = pipeline.run(
+    done = runner.run(
         [str(contacts)],
         tmp_path / "fcr.duckdb",
         build_config({"linking": {"repeat_window": "24h"}}),
@@ -85,12 +88,12 @@ def test_a_run_passed_between_tasks_reads_back_equal(tmp_path: Path):
         serve_dir=tmp_path / "served",
         data_interval=(DAY_1, DAY_1 + timedelta(days=1)),
     )
-    assert pipeline.Run.from_xcom(json.loads(json.dumps(done.to_xcom()))) == done
+    assert runner.Run.from_xcom(json.loads(json.dumps(done.to_xcom()))) == done
 
 
 def test_the_run_row_times_every_step_of_a_cli_run_and_of_a_scheduled_one(tmp_path: Path):
     landing = _landing(tmp_path)
-    cli = pipeline.run(
+    cli = runner.run(
         [str(landing / "2026-11-01" / "contacts.csv")], tmp_path / "cli.duckdb", build_config({})
     )
     settings = tasks.run_settings({"landing_dir": str(landing), "db_path": str(tmp_path / "dag.duckdb")}, {})
@@ -110,7 +113,7 @@ def test_the_run_row_times_every_step_of_a_cli_run_and_of_a_scheduled_one(tmp_pa
 def test_a_failed_run_row_times_the_steps_up_to_the_one_that_failed(tmp_path: Path):
     bad = write_contacts(tmp_path / "bad.csv", [{**row, "started_at": "not a date"} for row in ROWS])
     with pytest.raises(QuarantineThresholdError):
-        pipeline.run([str(bad)], tmp_path / "fcr.duckdb", build_config({}))
+        runner.run([str(bad)], tmp_path / "fcr.duckdb", build_config({}))
     (row,) = _run_log(tmp_path / "fcr.duckdb")
     assert row["status"] == "failed"
     assert list(json.loads(row["step_seconds"])) == ["load"]
@@ -131,7 +134,7 @@ def test_a_scheduled_run_reads_its_config_once(tmp_path: Path, monkeypatch: pyte
     settings["config_path"] = str(tmp_path / "fcr.toml")
     run = _interval(tasks.run_settings(settings, {}))
     assert reads == [str(tmp_path / "fcr.toml")]
-    assert pipeline.Run.from_xcom(run).config.linking.repeat_window == timedelta(hours=24)
+    assert runner.Run.from_xcom(run).config.linking.repeat_window == timedelta(hours=24)
 
 
 def test_a_config_edited_during_a_scheduled_run_does_not_change_that_run(tmp_path: Path):
@@ -180,7 +183,7 @@ def test_scheduled_run_options_do_what_the_cli_options_do(tmp_path: Path):
 def test_a_mistyped_as_of_param_fails_the_first_task_for_good(tmp_path: Path):
     with pytest.raises(config_module.ConfigError, match="not an ISO timestamp") as failure:
         tasks.run_settings({"db_path": str(tmp_path / "fcr.duckdb")}, {"as_of": "2026-13-01"})
-    assert pipeline.is_permanent(failure.value)
+    assert runner.is_permanent(failure.value)
 
 
 def test_contacts_and_customers_loads_share_one_quarantine_and_commit(tmp_path: Path, monkeypatch):
@@ -195,7 +198,7 @@ def test_contacts_and_customers_loads_share_one_quarantine_and_commit(tmp_path: 
 
     monkeypatch.setattr(quarantine, "commit_load", counted)
     with pytest.raises(QuarantineThresholdError, match="customer rows"):
-        pipeline.run(
+        runner.run(
             [str(contacts)],
             tmp_path / "fcr.duckdb",
             build_config({}),
@@ -217,7 +220,7 @@ def test_metrics_and_insights_replace_their_periods_with_one_merge(tmp_path: Pat
         merge(con, full, state, delta)
 
     monkeypatch.setattr(incremental, "merge_periods", counted)
-    pipeline.run([str(write_contacts(tmp_path / "c.csv", ROWS))], tmp_path / "fcr.duckdb", build_config({}))
+    runner.run([str(write_contacts(tmp_path / "c.csv", ROWS))], tmp_path / "fcr.duckdb", build_config({}))
     assert sorted(merged) == sorted(["staging.metrics", "staging.channel_flow", "staging.reason_priority"])
 
 
@@ -231,28 +234,28 @@ def _lease(db_path: Path) -> list[tuple]:
 
 def test_a_failure_a_retry_can_fix_keeps_a_scheduled_run_but_ends_a_cli_run(tmp_path: Path, monkeypatch):
     landing = _landing(tmp_path)
-    link = pipeline.link_delta
+    link = runner.link_delta
 
     def hiccup(*_):
         raise RuntimeError("hiccup")
 
-    monkeypatch.setattr(pipeline, "link_delta", hiccup)
+    monkeypatch.setattr(runner, "link_delta", hiccup)
     settings = tasks.run_settings({"landing_dir": str(landing), "db_path": str(tmp_path / "dag.duckdb")}, {})
     files, _ = tasks.landed_files(settings, DAY_1, DAY_1 + timedelta(days=1))
     loaded = tasks.validate_input(tasks.load(settings, files, DAY_1, DAY_1 + timedelta(days=1)))
     with pytest.raises(RuntimeError, match="hiccup") as failure:
         tasks.transform(loaded)
-    assert not pipeline.is_permanent(failure.value)
+    assert not runner.is_permanent(failure.value)
     (row,) = _run_log(tmp_path / "dag.duckdb")
     assert (row["status"], row["message"]) == ("running", "retrying after: hiccup")
     assert _lease(tmp_path / "dag.duckdb") == [(loaded["run_id"],)]  # kept for the retry
     with pytest.raises(RuntimeError, match="hiccup"):
-        pipeline.run(files, tmp_path / "cli.duckdb", build_config({}))
+        runner.run(files, tmp_path / "cli.duckdb", build_config({}))
     (row,) = _run_log(tmp_path / "cli.duckdb")
     assert row["status"] == "failed" and list(json.loads(row["step_seconds"]))[-1] == "transform"
     assert _lease(tmp_path / "cli.duckdb") == []  # no one retries a CLI run: the next may start
 
-    monkeypatch.setattr(pipeline, "link_delta", link)
+    monkeypatch.setattr(runner, "link_delta", link)
     tasks.serve(tasks.publish(tasks.validate(tasks.transform(loaded))))  # the retry
     (row,) = _run_log(tmp_path / "dag.duckdb")
     assert row["status"] == "published" and list(json.loads(row["step_seconds"])) == STEP_NAMES
@@ -262,15 +265,15 @@ def test_a_failure_a_retry_can_fix_keeps_a_scheduled_run_but_ends_a_cli_run(tmp_
 def test_a_serving_copy_that_fails_after_the_publish_says_so_in_the_published_row(
     tmp_path: Path, monkeypatch
 ):
-    from fcr.serve import ServeError
+    from fcr.publish.serve import ServeError
 
     def broken(*_):
         raise ServeError("the disk is full")
 
-    monkeypatch.setattr(pipeline, "serve", broken)
+    monkeypatch.setattr(runner, "serve", broken)
     contacts = write_contacts(tmp_path / "c.csv", ROWS)
     with pytest.raises(ServeError):
-        pipeline.run([str(contacts)], tmp_path / "fcr.duckdb", build_config({}))
+        runner.run([str(contacts)], tmp_path / "fcr.duckdb", build_config({}))
     (row,) = _run_log(tmp_path / "fcr.duckdb")
     assert (row["status"], row["message"]) == ("published", "the disk is full")
     assert list(json.loads(row["step_seconds"])) == STEP_NAMES

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def demo_db(tmp_path_factory) -> Path:
     from fcr.config import Config
     from fcr.generate import SampleSpec, write_sample
-    from fcr.pipeline import run
+    from fcr.run import run
 
     folder = tmp_path_factory.mktemp("schema")
     write_sample(SampleSpec(contacts=2000), folder / "c.csv")

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from fcr.config import build_config
-from fcr.pipeline import run
+from fcr.run import run
 from fcr.scorecard import ScorecardError, render_scorecard, write_scorecard
 from fcr.scorecard.data import Period
 from fcr.scorecard.formatting import Formatter, case_definition, currency_of, duration_words

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fcr.config import build_config
-from fcr.pipeline import run
+from fcr.run import run
 from fcr.scorecard import render_scorecard
 from tests.conftest import write_contacts
 from tests.test_scorecard import SCORECARD_HEADER

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fcr.config import ScorecardConfig, build_config
-from fcr.pipeline import run
+from fcr.run import run
 from fcr.scorecard import render_scorecard
 from fcr.scorecard.formatting import Formatter
 from tests.conftest import write_contacts

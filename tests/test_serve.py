@@ -16,8 +16,8 @@ from fcr import tables
 from fcr.cli import app
 from fcr.config import build_config
 from fcr.generate import SampleSpec, write_sample
-from fcr.pipeline import run
-from fcr.serve import MANIFEST, SERVING_DATABASE, serve
+from fcr.publish.serve import MANIFEST, SERVING_DATABASE, serve
+from fcr.run import run
 from tests.conftest import write_contacts
 
 ROWS = [

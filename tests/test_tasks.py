@@ -9,11 +9,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from fcr import db, lease, pipeline, tables, tasks
+from fcr import db, lease, tables, tasks
+from fcr import run as runner
 from fcr.config import Config
-from fcr.load import QuarantineThresholdError, load_files
-from fcr.pipeline import run as run_once
-from fcr.validate import ValidationFailed
+from fcr.load.contacts import QuarantineThresholdError, load_files
+from fcr.run import run as run_once
+from fcr.validate.suites import ValidationFailed
 from tests.conftest import cases_of, write_contacts
 
 DAY_1 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -185,7 +186,7 @@ def test_a_failed_step_is_recorded_with_its_interval_and_raises_an_error_retries
     settings = _settings(tmp_path / "landing", tmp_path / "fcr.duckdb")
     with pytest.raises(QuarantineThresholdError) as failure:
         tasks.load(settings, [str(path)], DAY_1, DAY_1 + timedelta(days=1))
-    assert pipeline.is_permanent(failure.value)
+    assert runner.is_permanent(failure.value)
     con = duckdb.connect(settings["db_path"], read_only=True)
     recorded = con.execute(
         "select status, data_interval_start, validation_result, message from published.pipeline_runs"

@@ -11,9 +11,9 @@ import pytest
 from fcr import db
 from fcr.config import build_config
 from fcr.generate import SampleSpec, write_sample
-from fcr.pipeline import run
+from fcr.run import run
 from fcr.sqlfiles import SQL_DIR
-from fcr.validate import (
+from fcr.validate.suites import (
     EXPECTATIONS_DIR,
     INPUT,
     OUTPUT,
@@ -81,7 +81,7 @@ def test_every_suite_file_is_a_gx_suite_with_a_sql_frame():
 
 
 def test_an_unknown_expectation_is_an_error_not_silently_dropped(tmp_path):
-    from fcr.validate import Suite
+    from fcr.validate.suites import Suite
 
     broken = Suite("broken", {"meta": {"stage": OUTPUT}, "expectations": [
         {"type": "expect_column_values_to_be_sparkly", "kwargs": {"column": "x"}, "meta": {"name": "sparkly"}}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fcr.airflow_local import dag_common
-from fcr.serve import default_directory
+from fcr.publish.serve import default_directory
 
 pytestmark = pytest.mark.airflow
 

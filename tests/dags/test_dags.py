@@ -12,9 +12,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from fcr.export import EXPORTED
 from fcr.generate import SampleSpec, generate_sample, write_sample, write_table
-from fcr.landing import land_by_day
+from fcr.load.landing import land_by_day
+from fcr.publish.export import EXPORTED
 from tests.dags.conftest import DAGS_FOLDER
 from tests.test_tasks import published_rows
 
@@ -66,7 +66,7 @@ def test_each_daily_database_task_runs_the_fcr_task_of_its_name(dagbag):
 
 
 def test_the_daily_tasks_are_the_steps_of_a_cli_run_in_its_order(dagbag):
-    from fcr.pipeline import STEPS
+    from fcr.run import STEPS
 
     dag, chain = dagbag.dags["fcr_daily"], ["load"]
     while downstream := dag.get_task(chain[-1]).downstream_task_ids:

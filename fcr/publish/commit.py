@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import duckdb
 
-from fcr import incremental, lease, runlog, sqlfiles, tables
+from fcr import lease, runlog, sqlfiles, tables
+from fcr.load import touched
+from fcr.transform import incremental
 
 
 class StagingReplaced(RuntimeError):
@@ -37,7 +39,7 @@ def publish(con: duckdb.DuckDBPyConnection, record: runlog.RunRecord) -> None:
         for staged, published in tables.PUBLISH_MAP.items():
             con.execute(f"create or replace table {published} as select * from {staged}")
         sqlfiles.execute(con, "marts/metric_rates")
-        incremental.forget_consumed(con)
+        touched.forget_consumed(con)
         incremental.set_build_state(con, record.run_id, incremental.PUBLISHED)
         runlog.write(con, record)
         lease.release(con, record.run_id)

@@ -21,10 +21,10 @@ import duckdb
 
 from fcr import sqlfiles, tables
 from fcr.config import CANONICAL_CHANNELS, Config
-from fcr.incremental import definition_fingerprint
 from fcr.runlog import last_published
+from fcr.transform.incremental import definition_fingerprint
 
-EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
+EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
 INPUT = "input"
 OUTPUT = "output"
 _COLUMN_KWARGS = ("column", "column_A", "column_B")

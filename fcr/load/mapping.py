@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fcr.config import CONTACT_COLUMNS, REQUIRED_COLUMNS, ColumnSource, Config
-from fcr.read import FileLoadError, describe_columns
+from fcr.load.read import FileLoadError, describe_columns
 
 # Columns the batch carries besides the canonical ones, for the staging rules and the delivery order.
 RULE_COLUMNS = ("disallowed_value", "delivery_order")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fcr import db, tables
-from fcr.serve import write_parquet_files
+from fcr.publish.serve import write_parquet_files
 
 # Every table a run publishes, the rates view, and the run log.
 EXPORTED = (*tables.PUBLISH_MAP.values(), tables.METRIC_RATES, tables.PIPELINE_RUNS)

@@ -19,16 +19,18 @@ from typing import Any
 
 import duckdb
 
-from fcr import db, incremental, lease, runlog, tables
+from fcr import db, lease, runlog, tables
 from fcr.config import Config, ConfigError, build_config
-from fcr.customers import CustomersLoad, load_customers
-from fcr.link import link_delta, link_sensitivity_delta, linking_params, sensitivity_definitions
-from fcr.load import LoadResult, QuarantineThresholdError, load_files
-from fcr.metrics import compute_insights, compute_metrics, compute_sensitivity, insight_params
-from fcr.publish import StagingReplaced, check_staged_by, publish
-from fcr.read import FileLoadError, expand_paths
-from fcr.serve import ServeError, ServeResult, serve
-from fcr.validate import ValidationFailed, ValidationReport, validate_input, validate_outputs
+from fcr.load import touched
+from fcr.load.contacts import LoadResult, QuarantineThresholdError, load_files
+from fcr.load.customers import CustomersLoad, load_customers
+from fcr.load.read import FileLoadError, expand_paths
+from fcr.publish.commit import StagingReplaced, check_staged_by, publish
+from fcr.publish.serve import ServeError, ServeResult, serve
+from fcr.transform import incremental
+from fcr.transform.link import link_delta, link_sensitivity_delta, linking_params, sensitivity_definitions
+from fcr.transform.metrics import compute_insights, compute_metrics, compute_sensitivity, insight_params
+from fcr.validate.suites import ValidationFailed, ValidationReport, validate_input, validate_outputs
 
 Progress = Callable[[str], None]
 
@@ -339,7 +341,7 @@ def _transform(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> 
         **insight_params(con, config),
     }
     incremental.set_build_state(con, run.run_id, incremental.BUILDING)
-    incremental.consume_touched(con)
+    touched.consume_touched(con)
     incremental.prepare(con, scope, params)
     progress("linking contacts into cases")
     counts = link_delta(con, config, params)

@@ -10,10 +10,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from fcr import quarantine, sqlfiles, tables
+from fcr import sqlfiles, tables
 from fcr.config import CUSTOMER_COLUMNS, Config
-from fcr.load import QuarantineThresholdError, stage_files
-from fcr.read import FileLoadError, describe_columns, expand_paths
+from fcr.load import quarantine
+from fcr.load.contacts import QuarantineThresholdError, stage_files
+from fcr.load.read import FileLoadError, describe_columns, expand_paths
 
 BATCH_COLUMNS = (*CUSTOMER_COLUMNS, "source_file", "source_line", "file_order")
 

@@ -144,7 +144,7 @@ def land_by_day(source: Path | str, landing: Path | str, config: Config | None =
 
 
 def main() -> None:
-    """`python -m fcr.landing SOURCE LANDING [--config fcr.toml]`: land a sample export by day."""
+    """`python -m fcr.load.landing SOURCE LANDING [--config fcr.toml]`: land a sample export by day."""
     parser = argparse.ArgumentParser(description=land_by_day.__doc__)
     parser.add_argument("source", type=Path)
     parser.add_argument("landing", type=Path)

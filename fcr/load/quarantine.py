@@ -7,7 +7,7 @@ from collections.abc import Callable
 import duckdb
 
 from fcr import tables
-from fcr.read import SourceFile
+from fcr.load.read import SourceFile
 
 COLUMNS = (
     "source_file varchar, source_line bigint, rule varchar, detail varchar, "

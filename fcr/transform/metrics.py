@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import duckdb
 
-from fcr import customers, incremental, sqlfiles, tables
+from fcr import sqlfiles, tables
 from fcr.config import Config
+from fcr.load import customers
+from fcr.transform import incremental
 
 # model -> (the rows of the periods in scope, the full state they are merged into)
 INSIGHTS = {

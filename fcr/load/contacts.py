@@ -10,10 +10,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from fcr import incremental, quarantine, sqlfiles, tables
+from fcr import sqlfiles, tables
 from fcr.config import CONTACT_COLUMNS, Config
-from fcr.mapping import RULE_COLUMNS, map_batch
-from fcr.read import SourceFile, read_batches
+from fcr.load import quarantine, touched
+from fcr.load.mapping import RULE_COLUMNS, map_batch
+from fcr.load.read import SourceFile, read_batches
 
 
 class QuarantineThresholdError(RuntimeError):
@@ -105,7 +106,7 @@ def _record_touched(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     """Remember whose cases the delivered rows can change: old and new versions' customers."""
     replaced = f"{tables.CONTACTS} where contact_id in (select contact_id from {tables.LOAD_GOOD})"
     for source in (replaced, tables.LOAD_GOOD):
-        incremental.record_touched(con, source, run_id)
+        touched.record_touched(con, source, run_id)
 
 
 def file_digest(path: Path) -> str:
@@ -186,7 +187,7 @@ def load_files(
     # Created outside the transaction: DuckDB 2.0.0 loses sight of rows appended in the same
     # transaction to a table created empty by CTAS ("as ... limit 0").
     con.execute(f"create table if not exists {tables.CONTACTS} as from {tables.LOAD_GOOD} limit 0")
-    incremental.ensure_touched(con)
+    touched.ensure_touched(con)
 
     def merge() -> None:
         _record_touched(con, run_id)
