@@ -68,6 +68,8 @@ def connect(path: Path | str, memory_limit: str = "2GB", read_only: bool = False
     if not read_only:
         for schema in (tables.RAW, tables.STAGING, tables.PUBLISHED):
             con.execute(f"create schema if not exists {schema}")
+        # stored in the file, not temporary: published.metric_rates is a view that BI tools query
+        sqlfiles.execute(con, "macros/resolution_rate")
     for macro in _MACROS:
         sqlfiles.execute(con, macro)
     return con

@@ -202,3 +202,16 @@ def test_a_late_day_that_merges_cases_publishes_on_the_defaults(tmp_path: Path):
     cases = con.execute("select case_id, contact_count from published.cases").fetchall()
     con.close()
     assert cases == [("a", 3)]  # day 10-29 lost its case to the merge, and that is no lost input
+
+
+def test_the_rates_view_reads_in_a_plain_duckdb_session(tmp_path: Path):
+    """A BI tool opening the file without fcr's session macros still gets published.metric_rates."""
+    csv = write_contacts(tmp_path / "c.csv", pair("a", 1, 2) + pair("b", 1, 20))
+    assert cli_run(tmp_path, csv).exit_code == 0
+    with duckdb.connect(str(tmp_path / "fcr.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            "select m.cases_1, m.mature_cases, r.fcr from published.metric_rates r "
+            "join published.metrics m using (grain, period_start, dimension, dimension_value) "
+            "where m.mature_cases > 0"
+        ).fetchall()
+    assert rows and all(fcr == cases_1 / mature for cases_1, mature, fcr in rows)

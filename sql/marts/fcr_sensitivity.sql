@@ -69,10 +69,11 @@ final as (
         counted.cases_1,
         counted.cases_2,
         counted.cases_3,
-        counted.cases_1 / nullif(counted.mature_cases, 0) as fcr,
-        (counted.cases_1 + counted.cases_2) / nullif(counted.mature_cases, 0) as two_contact_resolution,
-        (counted.cases_1 + counted.cases_2 + counted.cases_3) / nullif(counted.mature_cases, 0)
-            as three_contact_resolution
+        resolution_rate(counted.cases_1, counted.mature_cases) as fcr,
+        resolution_rate(counted.cases_1 + counted.cases_2, counted.mature_cases) as two_contact_resolution,
+        resolution_rate(
+            counted.cases_1 + counted.cases_2 + counted.cases_3, counted.mature_cases
+        ) as three_contact_resolution
     from counted
     inner join month_maturity using (repeat_window, match_on, period_start)
 )

@@ -118,7 +118,7 @@ rolled as (
 rated as (
     select
         rolled.*,
-        cases_1 / nullif(mature_cases, 0) as fcr,
+        resolution_rate(cases_1, mature_cases) as fcr,
         contacts - mature_cases as excess_contacts,
         multi_contact_churned / nullif(multi_contact_customers, 0) as multi_contact_churn_rate,
         fcr_churned / nullif(fcr_customers, 0) as fcr_churn_rate,

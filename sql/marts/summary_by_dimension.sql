@@ -25,9 +25,9 @@ final as (
         contacts,
         cases,
         mature_cases,
-        cases_1 / nullif(mature_cases, 0) as fcr,
-        (cases_1 + cases_2) / nullif(mature_cases, 0) as two_contact_resolution,
-        (cases_1 + cases_2 + cases_3) / nullif(mature_cases, 0) as three_contact_resolution
+        resolution_rate(cases_1, mature_cases) as fcr,
+        resolution_rate(cases_1 + cases_2, mature_cases) as two_contact_resolution,
+        resolution_rate(cases_1 + cases_2 + cases_3, mature_cases) as three_contact_resolution
     from summed
 )
 
