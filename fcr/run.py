@@ -127,6 +127,7 @@ class Run:
     serving: ServeResult | None = None
     notes: list[str] = field(default_factory=list)  # what a reader of the run log should know
     step_seconds: dict[str, float] = field(default_factory=dict)
+    transform_seconds: dict[str, float] = field(default_factory=dict)  # link, sensitivity, ...
     duration_seconds: float = 0.0
     _step_clock: tuple[str, float] | None = field(default=None, repr=False, compare=False)
 
@@ -160,6 +161,7 @@ class Run:
             linking_settings=incremental.definition_fingerprint(self.config),
             duration_seconds=(now - self.started_at).total_seconds(),
             step_seconds=json.dumps(steps),
+            transform_seconds=json.dumps(self.transform_seconds),
         )
 
     def to_xcom(self) -> dict[str, Any]:
@@ -189,6 +191,7 @@ class Run:
             "serving": _serving_json(self.serving),
             "notes": list(self.notes),
             "step_seconds": dict(self.step_seconds),
+            "transform_seconds": dict(self.transform_seconds),
             "duration_seconds": self.duration_seconds,
         }
 
@@ -219,6 +222,7 @@ class Run:
             serving=_serving(value["serving"]),
             notes=list(value["notes"]),
             step_seconds=dict(value["step_seconds"]),
+            transform_seconds=dict(value["transform_seconds"]),
             duration_seconds=value["duration_seconds"],
         )
 
@@ -340,20 +344,28 @@ def _transform(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> 
         **incremental.scope_params(scope, run.watermark),
         **insight_params(con, config),
     }
-    incremental.set_build_state(con, run.run_id, incremental.BUILDING)
-    touched.consume_touched(con)
-    incremental.prepare(con, scope, params)
+    parts = _Parts(run.transform_seconds)
+    with parts("scope"):
+        incremental.set_build_state(con, run.run_id, incremental.BUILDING)
+        touched.consume_touched(con)
+        incremental.prepare(con, scope, params)
     progress("linking contacts into cases")
-    counts = link_delta(con, config, params)
+    with parts("link"):
+        counts = link_delta(con, config, params)
     progress(f"linking under {len(sensitivity_definitions(config))} sensitivity definitions")
-    link_sensitivity_delta(con, config, params)
-    incremental.mark_affected(con, scope, params)
-    incremental.merge_state(con, scope, params)
+    with parts("sensitivity"):
+        link_sensitivity_delta(con, config, params)
+    with parts("merge"):
+        incremental.mark_affected(con, scope, params)
+        incremental.merge_state(con, scope, params)
     progress("computing metrics, channel flow and reason priority")
-    counts["metrics_recomputed"] = compute_metrics(con, params)
-    incremental.merge_periods(con, scope.full, tables.STG_METRICS, tables.DELTA_METRICS)
-    counts.update(compute_insights(con, config, params))
-    counts["sensitivity"] = compute_sensitivity(con, params, config.linking.repeat_window.total_seconds())
+    with parts("metrics"):
+        counts["metrics_recomputed"] = compute_metrics(con, params)
+        incremental.merge_periods(con, scope.full, tables.STG_METRICS, tables.DELTA_METRICS)
+    with parts("insights"):
+        counts.update(compute_insights(con, config, params))
+    with parts("sensitivity_metrics"):
+        counts["sensitivity"] = compute_sensitivity(con, params, config.linking.repeat_window.total_seconds())
     for name, table in (
         ("contacts", tables.STG_CONTACTS),
         ("cases", tables.STG_CASES),
@@ -363,6 +375,21 @@ def _transform(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> 
     counts["full"] = int(scope.full)
     run.counts = counts
     incremental.set_build_state(con, run.run_id, incremental.BUILT)
+
+
+class _Parts:
+    """Times each part of the transform into transform_seconds, so a run log shows where time goes."""
+
+    def __init__(self, seconds: dict[str, float]) -> None:
+        self.seconds = seconds
+
+    @contextlib.contextmanager
+    def __call__(self, name: str):
+        clock = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(time.perf_counter() - clock, 3)
 
 
 def _validate(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> None:

@@ -26,7 +26,8 @@ _DDL = f"""create table if not exists {tables.PIPELINE_RUNS} (
     rows_read bigint, rows_excluded bigint, rows_quarantined bigint, contacts bigint, cases bigint,
     metrics_rows bigint, validation_result varchar, message varchar,
     linking_settings varchar, duration_seconds double, validation_detail varchar, rows_loaded bigint,
-    rows_replaced bigint, local_times_shifted bigint, local_times_ambiguous bigint, step_seconds varchar)"""
+    rows_replaced bigint, local_times_shifted bigint, local_times_ambiguous bigint, step_seconds varchar,
+    transform_seconds varchar)"""
 # Columns an older run log lacks: added, in this order, when a run opens it.
 _ADDED = (
     "validation_detail varchar",
@@ -35,6 +36,7 @@ _ADDED = (
     "local_times_shifted bigint",
     "local_times_ambiguous bigint",
     "step_seconds varchar",
+    "transform_seconds varchar",
 )
 
 
@@ -65,6 +67,7 @@ class RunRecord:
     duration_seconds: float = 0.0
     validation_detail: str = field(default="{}")  # JSON: per stage, suites run, rows, failed expectations
     step_seconds: str = field(default="{}")  # JSON: step -> seconds, for the steps that ran, in order
+    transform_seconds: str = field(default="{}")  # JSON: part of the transform -> seconds, in order
 
 
 def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
