@@ -11,18 +11,24 @@ from pathlib import Path
 
 
 def measure(module: str, *args: str) -> dict:
-    """Run `python -m module args` in a child process; return its JSON result plus time and peak RSS.
+    """Run `python -m module args` in a child process; return its JSON result plus time, CPU and peak RSS.
 
     The child's progress and errors go straight to stderr, so a long step shows where it is.
     """
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _children_cpu()
     out = subprocess.run(
         [sys.executable, "-m", module, *args], check=True, stdout=subprocess.PIPE, text=True
     ).stdout
     seconds = time.perf_counter() - start
     result = json.loads(out.strip().splitlines()[-1])
     result.setdefault("seconds", round(seconds, 2))
+    result["cpu_seconds"] = round(_children_cpu() - cpu, 2)  # every thread of the child, user + system
     return result
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def peak_rss_mb() -> int:

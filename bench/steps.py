@@ -25,8 +25,14 @@ def fcr_run(contacts: str, db: str, mode: str = "auto", memory_limit: str = "2GB
             "seconds": round(time.perf_counter() - start, 2),
             "cases": result.counts["cases"],
             "full": result.counts["full"],
+            "run_id": result.run_id,
         }
     )
+
+
+def _reader(path: str) -> str:
+    """How the peers read the bench file: Parquet as it is, CSV as text (the file's bad rows stay rows)."""
+    return "read_csv($path, all_varchar = true)" if path.endswith(".csv") else "read_parquet($path)"
 
 
 def duckdb_bare(contacts: str) -> None:
@@ -40,7 +46,7 @@ def duckdb_bare(contacts: str) -> None:
         with c as (
             select contact_id, customer_id, coalesce(reason, 'unknown') as reason,
                    try_cast(started_at as timestamp) as started_at
-            from read_parquet($path) where customer_id is not null and customer_id <> ''
+            from {reader} where customer_id is not null and customer_id <> ''
         ), g as (
             select *, case when started_at - lag(started_at) over w > interval 7 day
                       or lag(started_at) over w is null then 1 else 0 end as s
@@ -52,7 +58,7 @@ def duckdb_bare(contacts: str) -> None:
             from g
         ), cases as (select count(*) as n from k group by customer_id, reason, case_no)
         select avg((n = 1)::int) from cases
-        """,
+        """.replace("{reader}", _reader(contacts)),
         {"path": contacts},
     ).fetchone()[0]
     finish({"seconds": round(time.perf_counter() - start, 2), "fcr": fcr})
@@ -63,7 +69,11 @@ def pandas_straightforward(contacts: str) -> None:
     import pandas as pd
 
     start = time.perf_counter()
-    df = pd.read_parquet(contacts, columns=["contact_id", "customer_id", "reason", "started_at"])
+    columns = ["contact_id", "customer_id", "reason", "started_at"]
+    if contacts.endswith(".csv"):
+        df = pd.read_csv(contacts, usecols=columns, dtype=str, keep_default_na=False, na_values=[""])
+    else:
+        df = pd.read_parquet(contacts, columns=columns)
     df = df[df["customer_id"].notna() & (df["customer_id"] != "")].copy()
     df["started_at"] = pd.to_datetime(df["started_at"], errors="coerce")
     df["reason"] = df["reason"].fillna("unknown")
