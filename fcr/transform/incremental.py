@@ -131,7 +131,7 @@ def merge_state(con: duckdb.DuckDBPyConnection, scope: Scope, params: dict) -> N
     """Replace the scope's rows of every state table with the delta (all rows for a full run)."""
     for state, delta, replaced in MERGES:
         if scope.full:
-            con.execute(f"create or replace table {state} as select * from {delta}")
+            _replace_by_rename(con, state, delta)
             continue
         con.execute(f"delete from {state} where {replaced}")
         con.execute(f"insert into {state} by name select * from {delta}")
@@ -146,10 +146,19 @@ def merge_state(con: duckdb.DuckDBPyConnection, scope: Scope, params: dict) -> N
 def merge_periods(con: duckdb.DuckDBPyConnection, full: bool, state: str, delta: str) -> None:
     """Replace the recomputed periods' rows of a per-period state table (all rows for a full run)."""
     if full:
-        con.execute(f"create or replace table {state} as select * from {delta}")
+        _replace_by_rename(con, state, delta)
         return
     con.execute(
         f"delete from {state} s where exists (select 1 from {tables.AFFECTED_PERIODS} p "
         "where p.grain = s.grain and p.period_start = s.period_start)"
     )
     con.execute(f"insert into {state} by name select * from {delta}")
+
+
+def _replace_by_rename(con: duckdb.DuckDBPyConnection, state: str, delta: str) -> None:
+    """A full run's delta is the whole state: rename it into place instead of copying every row."""
+    schema, name = state.split(".")
+    if delta.split(".")[0] != schema:
+        raise ValueError(f"{delta} and {state} must share a schema to be renamed")
+    con.execute(f"drop table if exists {state}")
+    con.execute(f"alter table {delta} rename to {name}")

@@ -68,7 +68,13 @@ def anchored_case_starts(
 def _build_case_starts(con: duckdb.DuckDBPyConnection, params: dict) -> None:
     """Mark the contacts that start a case, then (re)bind the view that sequences cases from them."""
     if params["window_mode"] == "rolling":
-        sqlfiles.build(con, "intermediate/int_case_starts_rolling", tables.DELTA_CASE_STARTS, params)
+        con.execute(
+            f"create or replace table {tables.DELTA_LINK_WINDOW} as select "
+            "$repeat_window_seconds::double as repeat_window_seconds, "
+            "$ticket_horizon_seconds::double as ticket_horizon_seconds",
+            {k: params[k] for k in ("repeat_window_seconds", "ticket_horizon_seconds")},
+        )
+        sqlfiles.execute(con, "intermediate/int_case_starts_rolling")
     else:
         _build_anchored_case_starts(con, params)
     sqlfiles.execute(con, "intermediate/int_case_sequences")
@@ -93,8 +99,9 @@ def _build_anchored_case_starts(con: duckdb.DuckDBPyConnection, params: dict) ->
     con.register(
         "anchored_case_starts", pa.table({"contact_id": frame["contact_id"], "is_case_start": starts})
     )
-    con.execute(f"create or replace table {tables.DELTA_CASE_STARTS} as select * from anchored_case_starts")
+    con.execute(f"create or replace table {tables.DELTA_ANCHORED_STARTS} as from anchored_case_starts")
     con.unregister("anchored_case_starts")
+    sqlfiles.execute(con, "intermediate/int_case_starts_anchored")
 
 
 def _link_definition(con: duckdb.DuckDBPyConnection, params: dict, target: str) -> int:

@@ -20,7 +20,7 @@ final as (
         false as is_forward
     from sequenced
     window case_window as (
-        partition by link_group, case_sequence order by started_at, contact_id
+        partition by link_group, case_sequence order by group_position
         rows between unbounded preceding and current row
     )
 )

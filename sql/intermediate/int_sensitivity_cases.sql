@@ -10,11 +10,11 @@ final as (
         $repeat_window as repeat_window,
         $repeat_window_seconds as repeat_window_seconds,
         $match_on as match_on,
-        arg_min(contact_id, (started_at, contact_id)) as case_id,
+        arg_min(contact_id, group_position) as case_id,
         any_value(customer_id) as customer_id,
         count(*) as contact_count,
-        arg_min(business_date, (started_at, contact_id)) as business_date,
-        arg_min(channel, (started_at, contact_id)) as first_channel,
+        arg_min(business_date, group_position) as business_date,
+        arg_min(channel, group_position) as first_channel,
         case_matures_at(
             bool_or(is_ticket_linked), min(started_at), max(started_at),
             $window_mode, $repeat_window_seconds, $ticket_horizon_seconds
