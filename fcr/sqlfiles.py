@@ -9,6 +9,8 @@ from typing import Any
 
 import duckdb
 
+from fcr import tables
+
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
 
@@ -39,5 +41,5 @@ def build(
 ) -> int:
     """Materialise the select in sql/<name>.sql as table `target`; return its row count."""
     sql = read_sql(name)
-    con.execute(f"create or replace table {target} as {sql}", bind(sql, params or {}))
+    con.execute(f"{tables.create_table(target)} as {sql}", bind(sql, params or {}))
     return con.execute(f"select count(*) from {target}").fetchall()[0][0]

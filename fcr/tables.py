@@ -3,14 +3,16 @@
 RAW = "raw"
 STAGING = "staging"
 PUBLISHED = "published"
+# a load's scratch tables: the connection's temporary catalog, never written to the database file
+SCRATCH = "temp"
 
 # raw: what was loaded, kept across runs
 CONTACTS = f"{RAW}.contacts"
 QUARANTINE = f"{RAW}.quarantine"
 TOUCHED = f"{RAW}.touched"  # customers / anonymous interactions changed since the last publish
-LOAD_BATCH = f"{RAW}.load_batch"  # scratch: the batch being loaded
+LOAD_BATCH = f"{SCRATCH}.load_batch"  # scratch: the batch being loaded
 CUSTOMERS = f"{RAW}.customers"  # optional customers file(s), kept across runs
-CUSTOMERS_BATCH = f"{RAW}.customers_batch"  # scratch: the customers batch being loaded
+CUSTOMERS_BATCH = f"{SCRATCH}.customers_batch"  # scratch: the customers batch being loaded
 VALIDATED_FILES = f"{RAW}.validated_files"  # loaded files whose rows passed the input suites
 LOADED_FILES = f"{RAW}.loaded_files"  # content hash of every file loaded: a file is loaded once
 RUN_LEASE = f"{RAW}.run_lease"  # the run that holds the database from load to publish
@@ -45,9 +47,9 @@ DELTA_METRICS = f"{STAGING}.delta_metrics"
 DELTA_CHANNEL_FLOW = f"{STAGING}.delta_channel_flow"
 DELTA_REASON_PRIORITY = f"{STAGING}.delta_reason_priority"
 DELTA_SENSITIVITY_CASES = f"{STAGING}.delta_sensitivity_cases"
-LOAD_TYPED = f"{STAGING}.load_typed"
-LOAD_GOOD = f"{STAGING}.load_good"
-CUSTOMERS_TYPED = f"{STAGING}.customers_typed"
+LOAD_TYPED = f"{SCRATCH}.load_typed"
+LOAD_GOOD = f"{SCRATCH}.load_good"
+CUSTOMERS_TYPED = f"{SCRATCH}.customers_typed"
 
 # published: what BI tools and the scorecard read
 CASE_CONTACTS = f"{PUBLISHED}.case_contacts"
@@ -68,3 +70,11 @@ PUBLISH_MAP = {
     STG_REASON_PRIORITY: REASON_PRIORITY,
     STG_FCR_SENSITIVITY: FCR_SENSITIVITY,
 }
+
+
+def create_table(target: str) -> str:
+    """The `create or replace ... table` clause for target: a temporary table in the scratch catalog."""
+    schema, name = target.split(".", 1)
+    if schema == SCRATCH:
+        return f"create or replace temp table {name}"
+    return f"create or replace table {target}"

@@ -64,7 +64,7 @@ def stage_files(
     file at the given position to the table's columns; the rules run on the staged table afterwards.
     """
     names = ", ".join(f"{c} varchar" for c in (*columns, "source_file"))
-    con.execute(f"create or replace table {table} ({names}, source_line bigint, file_order integer)")
+    con.execute(f"{tables.create_table(table)} ({names}, source_line bigint, file_order integer)")
     sources = []
     for order, path in enumerate(paths):
         source = SourceFile(path.resolve())

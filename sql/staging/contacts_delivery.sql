@@ -2,7 +2,7 @@
 with
 
 typed as (
-    select * from staging.load_typed
+    select * from temp.load_typed
     where quarantine_rule is null
 ),
 

@@ -2,12 +2,12 @@
 with
 
 typed as (
-    select * from staging.load_typed
+    select * from temp.load_typed
     where quarantine_rule is null
 ),
 
 delivered as (
-    select * from staging.load_good
+    select * from temp.load_good
 ),
 
 passed as (

@@ -2,11 +2,11 @@
 with
 
 typed as (
-    select * from staging.load_typed
+    select * from temp.load_typed
 ),
 
 batch as (
-    select * exclude (disallowed_value, delivery_order) from raw.load_batch
+    select * exclude (disallowed_value, delivery_order) from temp.load_batch
 ),
 
 final as (

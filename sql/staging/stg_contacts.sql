@@ -2,7 +2,7 @@
 with
 
 batch as (
-    select * from raw.load_batch
+    select * from temp.load_batch
 ),
 
 channel_map as (

@@ -2,7 +2,7 @@
 with
 
 batch as (
-    select * from raw.customers_batch
+    select * from temp.customers_batch
 ),
 
 trimmed as (
