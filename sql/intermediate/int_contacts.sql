@@ -39,14 +39,29 @@ interactions as (
         arg_min(customer_id is not null and direction = 'inbound', (started_at, contact_id))
             and ($count_self_service or bool_or(is_assisted_leg)) as is_countable,
         min(started_at) as started_at,
-        arg_min(contact_id, (started_at, contact_id)) as first_contact_id
+        arg_min(contact_id, (started_at, contact_id)) as first_contact_id,
+        -- the leg a contact is attributed to: its first leg, or with self-service left uncounted its first
+        -- assisted leg (channel, agent, team), so an IVR leg passed to an agent counts as the agent's call
+        arg_min(contact_id, (not $count_self_service and not is_assisted_leg, started_at, contact_id))
+            as attributed_contact_id,
+        count(*) as leg_count,
+        max(ended_at) as last_ended_at,
+        sum(wait_seconds) as wait_seconds,
+        sum(handle_seconds) as handle_seconds,
+        sum(hold_seconds) as hold_seconds,
+        sum(transfers) as transfers
     from legs
     group by interaction_key
 ),
 
 transfer_gaps as (
     select
-        interactions.*,
+        interaction_key,
+        customer_id,
+        is_countable,
+        started_at,
+        first_contact_id,
+        attributed_contact_id,
         started_at - lag(started_at) over (
             partition by customer_id, is_countable order by started_at, first_contact_id
         ) as gap
@@ -58,6 +73,10 @@ transfer_groups as (
     -- is a forward of that contact: it joins the contact's case but is not a repeat
     select
         interaction_key,
+        customer_id,
+        is_countable,
+        started_at,
+        attributed_contact_id,
         sum(
             case
                 when is_countable and gap <= to_seconds($transfer_gap_seconds) then 0
@@ -66,88 +85,54 @@ transfer_groups as (
         ) over (
             partition by customer_id, is_countable order by started_at, first_contact_id
             rows between unbounded preceding and current row
-        ) as transfer_sequence,
-        customer_id,
-        is_countable
+        ) as transfer_sequence
     from transfer_gaps
 ),
 
-keyed as (
+transfer_roots as (
+    -- the first contact of each run of forwards: the one the others were forwarded from
     select
-        legs.*,
-        transfer_groups.is_countable,
-        transfer_groups.transfer_sequence,
-        legs.interaction_key as contact_key
-    from legs
-    inner join transfer_groups using (interaction_key)
+        interaction_key,
+        first_value(attributed_contact_id) over (
+            partition by customer_id, is_countable, transfer_sequence order by started_at, attributed_contact_id
+        ) as transfer_root_id
+    from transfer_groups
 ),
 
-contact_totals as (
-    select
-        contact_key,
-        count(*) as leg_count,
-        min(started_at) as first_started_at,
-        max(ended_at) as last_ended_at,
-        sum(wait_seconds) as wait_seconds,
-        sum(handle_seconds) as handle_seconds,
-        sum(hold_seconds) as hold_seconds,
-        sum(transfers) as transfers
-    from keyed
-    group by contact_key
-),
-
-first_legs as (
-    -- the leg a contact is attributed to: its first leg, or with self-service left uncounted its first
-    -- assisted leg (channel, agent, team), so an IVR leg passed to an agent counts as the agent's call
-    select * from keyed
-    qualify row_number() over (
-        partition by contact_key
-        order by not $count_self_service and not is_assisted_leg, started_at, contact_id
-    ) = 1
-),
-
-collapsed as (
+rooted as (
+    -- contact ids are unique once loaded, so the attributed leg is found by its id
     select
         first_legs.contact_id,
         first_legs.interaction_id,
         first_legs.interaction_key,
         first_legs.customer_id,
         first_legs.channel,
-        contact_totals.first_started_at as started_at,
-        contact_totals.last_ended_at as ended_at,
+        interactions.started_at,
+        interactions.last_ended_at as ended_at,
         first_legs.direction,
         first_legs.reason,
         first_legs.ticket_id,
         first_legs.agent_id,
         first_legs.team,
         first_legs.queue,
-        contact_totals.wait_seconds,
-        contact_totals.handle_seconds,
-        contact_totals.hold_seconds,
-        contact_totals.transfers,
+        interactions.wait_seconds,
+        interactions.handle_seconds,
+        interactions.hold_seconds,
+        interactions.transfers,
         first_legs.agent_resolved,
         first_legs.survey_resolved,
         first_legs.survey_ces,
         first_legs.survey_csat,
-        contact_totals.leg_count,
-        (contact_totals.first_started_at at time zone $business_tz)::date as business_date,
+        interactions.leg_count,
+        (interactions.started_at at time zone $business_tz)::date as business_date,
         first_legs.customer_id is null as is_anonymous,
         first_legs.direction = 'inbound' as is_inbound,
         is_self_service_channel(first_legs.channel) as is_self_service,
-        first_legs.is_countable,
-        first_legs.transfer_sequence
-    from first_legs
-    inner join contact_totals using (contact_key)
-),
-
-rooted as (
-    -- the first contact of each run of forwards: the one the others were forwarded from
-    select
-        collapsed.*,
-        first_value(contact_id) over (
-            partition by customer_id, is_countable, transfer_sequence order by started_at, contact_id
-        ) as transfer_root_id
-    from collapsed
+        interactions.is_countable,
+        transfer_roots.transfer_root_id
+    from interactions
+    inner join legs as first_legs on first_legs.contact_id = interactions.attributed_contact_id
+    inner join transfer_roots on transfer_roots.interaction_key = interactions.interaction_key
 ),
 
 flagged as (
@@ -160,7 +145,7 @@ flagged as (
 
 final as (
     select
-        flagged.* exclude (is_countable, transfer_sequence, transfer_root_id),
+        flagged.* exclude (is_countable, transfer_root_id),
         case when is_forward then transfer_root_id end as forwarded_from_contact_id,
         is_countable and not is_forward as is_counted
     from flagged
