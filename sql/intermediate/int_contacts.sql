@@ -31,7 +31,14 @@ legs as (
     from scoped
 ),
 
-interactions as (
+multi_leg_keys as (
+    -- most interactions are one leg: only the ones with more need collapsing
+    select interaction_key from legs
+    group by interaction_key
+    having count(*) > 1
+),
+
+multi_leg_interactions as (
     -- legs collapse first: an interaction that reached an agent is assisted, whatever its first leg
     select
         interaction_key,
@@ -51,7 +58,34 @@ interactions as (
         sum(hold_seconds) as hold_seconds,
         sum(transfers) as transfers
     from legs
+    semi join multi_leg_keys using (interaction_key)
     group by interaction_key
+),
+
+single_leg_interactions as (
+    -- the same columns for a one-leg interaction: its leg's own values
+    select
+        interaction_key,
+        customer_id,
+        customer_id is not null and direction = 'inbound'
+            and ($count_self_service or is_assisted_leg) as is_countable,
+        started_at,
+        contact_id as first_contact_id,
+        contact_id as attributed_contact_id,
+        1 as leg_count,
+        ended_at as last_ended_at,
+        wait_seconds,
+        handle_seconds,
+        hold_seconds,
+        transfers
+    from legs
+    anti join multi_leg_keys using (interaction_key)
+),
+
+interactions as (
+    select * from multi_leg_interactions
+    union all
+    select * from single_leg_interactions
 ),
 
 transfer_gaps as (
