@@ -5,7 +5,7 @@ contacts as (
     select * from staging.contacts
 ),
 
-cases as (
+cases as not materialized (
     select * from staging.cases
 ),
 

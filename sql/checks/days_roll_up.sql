@@ -1,7 +1,7 @@
 -- one row per week or month and measure: computed directly from cases and contacts, summed from the day rows, and the period's own row
 with
 
-cases as (
+cases as not materialized (
     select business_date, is_mature, contact_count from staging.cases
 ),
 
@@ -9,7 +9,7 @@ contacts as (
     select business_date from staging.contacts
 ),
 
-metrics as (
+metrics as not materialized (
     select * from staging.metrics
     where dimension = 'all'
 ),

@@ -1,7 +1,7 @@
 -- one row per contact in the run's scope: a customer's interaction legs collapsed (a forward within the transfer gap flagged)
 with
 
-loaded as (
+loaded as not materialized (
     select
         *,
         interaction_key(customer_id, interaction_id, contact_id) as interaction_key
@@ -17,14 +17,14 @@ scope_anonymous as (
     select * from staging.scope_anonymous
 ),
 
-scoped as (
+scoped as not materialized (
     select * from loaded
     where $full
         or customer_id in (select customer_id from scope_customers)
         or (customer_id is null and interaction_key in (select interaction_key from scope_anonymous))
 ),
 
-legs as (
+legs as not materialized (
     select
         scoped.*,
         not is_self_service_channel(channel) as is_assisted_leg

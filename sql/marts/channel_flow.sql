@@ -14,7 +14,7 @@ case_contacts as (
     where not is_forward  -- a forward is part of its contact's case, never a hop or an excess contact
 ),
 
-cases as (
+cases as not materialized (
     select * from staging.cases
     where is_mature and ($full or business_date in (select business_date from affected_dates))
 ),

@@ -1,13 +1,15 @@
 -- one row per month, dimension (all, channel of first contact), dimension_value and definition (window x match_on)
 with
 
-sensitivity_cases as (
+sensitivity_cases as not materialized (
     select * from staging.sensitivity_cases
 ),
 
-cases as (
+cases as not materialized (
+    -- read twice (counts and month maturity): recomputing this projection is cheaper than storing it
     select
         sensitivity_cases.*,
+        date_trunc('month', business_date)::date as period_start,
         matures_at <= $watermark as is_mature
     from sensitivity_cases
 ),
@@ -15,7 +17,6 @@ cases as (
 dimensioned as (
     select
         cases.*,
-        date_trunc('month', business_date)::date as period_start,
         d.dimension,
         d.dimension_value
     from cases
@@ -45,8 +46,7 @@ month_maturity as (
         match_on,
         period_start,
         bool_and(is_mature) as all_cases_mature
-    from dimensioned
-    where dimension = 'all'
+    from cases
     group by all
 ),
 

@@ -9,7 +9,7 @@ affected_periods as (
     select * from staging.affected_periods
 ),
 
-cases as (
+cases as not materialized (
     select * from staging.cases
     where $full or business_date in (select business_date from affected_dates)
 ),

@@ -1,7 +1,7 @@
 -- one row per contact_id in the batch that passed every rule: its winning delivery (dedupe order, then latest)
 with
 
-typed as (
+typed as not materialized (
     select * from temp.load_typed
     where quarantine_rule is null
 ),
