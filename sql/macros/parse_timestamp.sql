@@ -38,6 +38,7 @@ create or replace temp macro earlier_reading(local_ts, zone) as (
 -- 'nonexistent' (skipped by a clock change), 'ambiguous' (repeated by one) or null
 create or replace temp macro local_time_kind(local_ts, zone) as (
     case
+        when zone = 'UTC' then null  -- UTC has no clock changes: skip the zone arithmetic
         when timezone(zone, timezone(zone, local_ts)) <> local_ts then 'nonexistent'
         when earlier_reading(local_ts, zone) is not null then 'ambiguous'
     end
