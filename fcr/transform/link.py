@@ -138,18 +138,22 @@ def sensitivity_definitions(config: Config) -> list[LinkingConfig]:
 def link_sensitivity_delta(con: duckdb.DuckDBPyConnection, config: Config, params: dict) -> None:
     """Summarise the delta's cases under each sensitivity definition into delta sensitivity cases.
 
-    Link candidates depend only on match_on, so they are built once per match_on; each
-    window then only needs its case starts and one aggregation.
+    Link candidates depend only on match_on, so they are built once per match_on (the run's own
+    match_on reuses the ones link_delta built just before); each window then only needs its case
+    starts and one aggregation.
     """
     con.execute(f"drop table if exists {tables.DELTA_SENSITIVITY_CASES}")
-    for match_on in config.sensitivity.match_on:
+    # the run's own match_on first: link_delta has just built its candidates
+    current = config.linking.match_on
+    for match_on in sorted(config.sensitivity.match_on, key=lambda m: m != current):
         base = {
             **params,
             **linking_params(
                 config, params["watermark"], config.linking.model_copy(update={"match_on": match_on})
             ),
         }
-        sqlfiles.build(con, "intermediate/int_link_candidates", tables.DELTA_LINK_CANDIDATES, base)
+        if match_on != current:
+            sqlfiles.build(con, "intermediate/int_link_candidates", tables.DELTA_LINK_CANDIDATES, base)
         for window in config.sensitivity.windows:
             definition = {
                 **base,

@@ -10,7 +10,6 @@ final as (
         $repeat_window as repeat_window,
         $repeat_window_seconds as repeat_window_seconds,
         $match_on as match_on,
-        arg_min(contact_id, group_position) as case_id,
         any_value(customer_id) as customer_id,
         count(*) as contact_count,
         arg_min(business_date, group_position) as business_date,
