@@ -14,7 +14,7 @@ from fcr import sqlfiles, tables
 from fcr.config import CONTACT_COLUMNS, Config
 from fcr.load import quarantine, touched
 from fcr.load.mapping import RULE_COLUMNS, map_batch
-from fcr.load.read import SourceFile, read_batches
+from fcr.load.read import SourceFile, prefetched, read_batches
 
 
 class QuarantineThresholdError(RuntimeError):
@@ -68,8 +68,10 @@ def stage_files(
     sources = []
     for order, path in enumerate(paths):
         source = SourceFile(path.resolve())
-        for batch in read_batches(source, config):
-            con.register("incoming_batch", convert(batch, source.path, order))
+        # batches are read and mapped in a thread while the previous one is stored
+        converted = (convert(batch, source.path, order) for batch in read_batches(source, config))
+        for batch in prefetched(converted):
+            con.register("incoming_batch", batch)
             con.execute(f"insert into {table} select * from incoming_batch")
             con.unregister("incoming_batch")
         on_file(source)
