@@ -70,10 +70,22 @@ def connect(path: Path | str, memory_limit: str = "2GB", read_only: bool = False
             con.execute(f"create schema if not exists {schema}")
         # stored in the file, not temporary: published.metric_rates is a view that BI tools query
         sqlfiles.execute(con, "macros/resolution_rate")
+        _drop_retired_tables(con)
     for macro in _MACROS:
         sqlfiles.execute(con, macro)
     return con
 
+
+def _drop_retired_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the tables an earlier version left (a view now has one's name; the others only took space)."""
+    stored = {
+        f"{schema}.{name}"
+        for schema, name in con.execute(
+            "select schema_name, table_name from duckdb_tables() where not temporary"
+        ).fetchall()
+    }
+    for name in sorted(stored & set(tables.RETIRED_TABLES)):
+        con.execute(f"drop table {name}")
 
 def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     """Whether schema.table exists (tables are created by the first run that needs them)."""

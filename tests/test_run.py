@@ -282,3 +282,17 @@ def test_a_serving_copy_that_fails_after_the_publish_says_so_in_the_published_ro
     (row,) = _run_log(tmp_path / "fcr.duckdb")
     assert (row["status"], row["message"]) == ("published", "the disk is full")
     assert list(json.loads(row["step_seconds"])) == STEP_NAMES
+
+
+def test_a_database_from_an_earlier_version_runs_and_loses_the_tables_it_left(tmp_path: Path):
+    """Earlier versions kept the load's scratch tables and the case starts as tables in the file."""
+    db_path = tmp_path / "fcr.duckdb"
+    with duckdb.connect(str(db_path)) as con:
+        con.execute("create schema staging")
+        for name in ("staging.delta_case_starts", "staging.load_typed", "staging.load_good"):
+            con.execute(f"create table {name} as select 'x' as contact_id")
+    done = runner.run([str(write_contacts(tmp_path / "c.csv", ROWS))], db_path, build_config({}))
+    assert done.published
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        left = con.execute("select table_name from duckdb_tables() where schema_name = 'staging'").fetchall()
+    assert not {"delta_case_starts", "load_typed", "load_good"} & {name for (name,) in left}
