@@ -344,27 +344,27 @@ def _transform(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> 
         **incremental.scope_params(scope, run.watermark),
         **insight_params(con, config),
     }
-    parts = _Parts(run.transform_seconds)
-    with parts("scope"):
+    parts = run.transform_seconds
+    with _timed(parts, "scope"):
         incremental.set_build_state(con, run.run_id, incremental.BUILDING)
         touched.consume_touched(con)
         incremental.prepare(con, scope, params)
     progress("linking contacts into cases")
-    with parts("link"):
+    with _timed(parts, "link"):
         counts = link_delta(con, config, params)
     progress(f"linking under {len(sensitivity_definitions(config))} sensitivity definitions")
-    with parts("sensitivity"):
+    with _timed(parts, "sensitivity"):
         link_sensitivity_delta(con, config, params)
-    with parts("merge"):
+    with _timed(parts, "merge"):
         incremental.mark_affected(con, scope, params)
         incremental.merge_state(con, scope, params)
     progress("computing metrics, channel flow and reason priority")
-    with parts("metrics"):
+    with _timed(parts, "metrics"):
         counts["metrics_recomputed"] = compute_metrics(con, params)
         incremental.merge_periods(con, scope.full, tables.STG_METRICS, tables.DELTA_METRICS)
-    with parts("insights"):
+    with _timed(parts, "insights"):
         counts.update(compute_insights(con, config, params))
-    with parts("sensitivity_metrics"):
+    with _timed(parts, "sensitivity_metrics"):
         counts["sensitivity"] = compute_sensitivity(con, params, config.linking.repeat_window.total_seconds())
     for name, table in (
         ("contacts", tables.STG_CONTACTS),
@@ -377,19 +377,14 @@ def _transform(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> 
     incremental.set_build_state(con, run.run_id, incremental.BUILT)
 
 
-class _Parts:
-    """Times each part of the transform into transform_seconds, so a run log shows where time goes."""
-
-    def __init__(self, seconds: dict[str, float]) -> None:
-        self.seconds = seconds
-
-    @contextlib.contextmanager
-    def __call__(self, name: str):
-        clock = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = round(time.perf_counter() - clock, 3)
+@contextlib.contextmanager
+def _timed(seconds: dict[str, float], name: str):
+    """Time one part of the transform into seconds[name], so a run log shows where time goes."""
+    clock = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[name] = round(time.perf_counter() - clock, 3)
 
 
 def _validate(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> None:

@@ -94,22 +94,29 @@ def scope_params(scope: Scope, watermark: datetime) -> dict:
 
 def prepare(con: duckdb.DuckDBPyConnection, scope: Scope, params: dict) -> None:
     """Build the scope tables the models filter on (empty for a full run)."""
-    if scope.full:
-        con.execute(f"create or replace table {tables.SCOPE_CUSTOMERS} (customer_id varchar)")
-        con.execute(f"create or replace table {tables.SCOPE_ANONYMOUS} (interaction_key varchar)")
-        return
-    sqlfiles.build(con, "intermediate/int_scope_customers", tables.SCOPE_CUSTOMERS, params)
-    sqlfiles.build(con, "intermediate/int_scope_anonymous", tables.SCOPE_ANONYMOUS, params)
+    _build_or_empty(con, scope, params, (
+        ("intermediate/int_scope_customers", tables.SCOPE_CUSTOMERS, "customer_id varchar"),
+        ("intermediate/int_scope_anonymous", tables.SCOPE_ANONYMOUS, "interaction_key varchar"),
+    ))
 
 
 def mark_affected(con: duckdb.DuckDBPyConnection, scope: Scope, params: dict) -> None:
     """Periods whose metrics can move (from the old state and the new delta): build before merging."""
-    if scope.full:
-        con.execute(f"create or replace table {tables.AFFECTED_PERIODS} (grain varchar, period_start date)")
-        con.execute(f"create or replace table {tables.AFFECTED_DATES} (business_date date)")
-        return
-    sqlfiles.build(con, "intermediate/int_affected_periods", tables.AFFECTED_PERIODS, params)
-    sqlfiles.build(con, "intermediate/int_affected_dates", tables.AFFECTED_DATES, params)
+    _build_or_empty(con, scope, params, (
+        ("intermediate/int_affected_periods", tables.AFFECTED_PERIODS, "grain varchar, period_start date"),
+        ("intermediate/int_affected_dates", tables.AFFECTED_DATES, "business_date date"),
+    ))
+
+
+def _build_or_empty(
+    con: duckdb.DuckDBPyConnection, scope: Scope, params: dict, models: tuple[tuple[str, str, str], ...]
+) -> None:
+    """Build each (model, table, columns); a full run filters on nothing, so it gets empty tables."""
+    for model, table, columns in models:
+        if scope.full:
+            con.execute(f"create or replace table {table} ({columns})")
+        else:
+            sqlfiles.build(con, model, table, params)
 
 
 _IN_SCOPE = (
