@@ -92,8 +92,10 @@ def test_transfer_gap_and_interaction_legs_together(run_log):
     )
 
 
-@pytest.mark.parametrize("window_mode", ["rolling", "anchored"])
-def test_sensitivity_rows_equal_separate_runs(run_log, window_mode):
+@pytest.mark.parametrize(
+    ("window_mode", "link_by"), [("rolling", "window"), ("anchored", "window"), ("rolling", "ticket")]
+)
+def test_sensitivity_rows_equal_separate_runs(run_log, window_mode, link_by):
     rows = [
         c("a", "2026-01-01 09:00:00", reason="billing", channel="chat"),
         c("b", "2026-01-01 20:00:00", reason="delivery"),
@@ -102,9 +104,15 @@ def test_sensitivity_rows_equal_separate_runs(run_log, window_mode):
         c("f", "2026-01-25 09:00:00", reason="billing", customer="K2"),
         c("g", "2026-02-20 09:00:00", reason="billing", customer="K2"),
         c("h", "2026-03-10 09:00:00", reason="other", customer="K2"),
+        # five contacts within a day (a case longer than three), the last one still open at as_of
+        *(c(f"k{i}", f"2026-03-14 0{i}:00:00", customer="K3") for i in range(5)),
+        # one ticket: its contacts link however far apart, until it is silent for the 30-day horizon
+        c("t1", "2026-01-05 09:00:00", customer="K4", ticket_id="T1"),
+        c("t2", "2026-01-20 09:00:00", customer="K4", ticket_id="T1"),
+        c("t3", "2026-03-01 09:00:00", customer="K4", ticket_id="T1"),
     ]
     as_of = datetime(2026, 3, 15, tzinfo=UTC)
-    base = {"linking": {"window_mode": window_mode}}
+    base = {"linking": {"window_mode": window_mode, "link_by": link_by}}
     _, con = run_log(rows, config=base, as_of=as_of)
     sensitivity = con.execute(
         "select repeat_window_seconds, match_on, period_start, dimension, dimension_value, is_final, "
@@ -113,7 +121,7 @@ def test_sensitivity_rows_equal_separate_runs(run_log, window_mode):
     assert len({(r[0], r[1]) for r in sensitivity}) == 8
     for window in ("24h", "3d", "7d", "30d"):
         for match_on in ("reason", "customer"):
-            linking = {"window_mode": window_mode, "repeat_window": window, "match_on": match_on}
+            linking = {**base["linking"], "repeat_window": window, "match_on": match_on}
             _, single = run_log(rows, config={"linking": linking}, as_of=as_of)
             seconds = single.execute(
                 "select repeat_window_seconds from published.fcr_sensitivity where is_current_definition"

@@ -139,8 +139,8 @@ def link_sensitivity_delta(con: duckdb.DuckDBPyConnection, config: Config, param
     """Summarise the delta's cases under each sensitivity definition into delta sensitivity cases.
 
     Link candidates depend only on match_on, so they are built once per match_on (the run's own
-    match_on reuses the ones link_delta built just before); each window then only needs its case
-    starts and one aggregation.
+    match_on reuses the ones link_delta built just before). Rolling windows then come out of one
+    pass per match_on; anchored ones need their case starts and one aggregation each.
     """
     con.execute(f"drop table if exists {tables.DELTA_SENSITIVITY_CASES}")
     # the run's own match_on first: link_delta has just built its candidates
@@ -154,6 +154,15 @@ def link_sensitivity_delta(con: duckdb.DuckDBPyConnection, config: Config, param
         }
         if match_on != current:
             sqlfiles.build(con, "intermediate/int_link_candidates", tables.DELTA_LINK_CANDIDATES, base)
+        if base["window_mode"] == "rolling":
+            windows = config.sensitivity.windows
+            definition = {
+                **base,
+                "window_labels": [format_duration(w) for w in windows],
+                "window_seconds": [w.total_seconds() for w in windows],
+            }
+            _add_sensitivity_cases(con, "intermediate/int_sensitivity_cases_rolling", definition)
+            continue
         for window in config.sensitivity.windows:
             definition = {
                 **base,
@@ -161,10 +170,12 @@ def link_sensitivity_delta(con: duckdb.DuckDBPyConnection, config: Config, param
                 "repeat_window": format_duration(window),
             }
             _build_case_starts(con, definition)
-            sql = sqlfiles.read_sql("intermediate/int_sensitivity_cases")
-            if not db.table_exists(con, tables.DELTA_SENSITIVITY_CASES):
-                sqlfiles.build(
-                    con, "intermediate/int_sensitivity_cases", tables.DELTA_SENSITIVITY_CASES, definition
-                )
-                continue
-            con.execute(f"insert into {tables.DELTA_SENSITIVITY_CASES} {sql}", sqlfiles.bind(sql, definition))
+            _add_sensitivity_cases(con, "intermediate/int_sensitivity_cases", definition)
+
+
+def _add_sensitivity_cases(con: duckdb.DuckDBPyConnection, model: str, params: dict) -> None:
+    if not db.table_exists(con, tables.DELTA_SENSITIVITY_CASES):
+        sqlfiles.build(con, model, tables.DELTA_SENSITIVITY_CASES, params)
+        return
+    sql = sqlfiles.read_sql(model)
+    con.execute(f"insert into {tables.DELTA_SENSITIVITY_CASES} {sql}", sqlfiles.bind(sql, params))
