@@ -88,29 +88,30 @@ interactions as (
     select * from single_leg_interactions
 ),
 
+unforwarded as (
+    -- without a transfer gap nothing is a forward: each interaction is its own root, and no window runs
+    select
+        interactions.*,
+        attributed_contact_id as transfer_root_id
+    from interactions
+    where $transfer_gap_seconds is null
+),
+
 transfer_gaps as (
     select
-        interaction_key,
-        customer_id,
-        is_countable,
-        started_at,
-        first_contact_id,
-        attributed_contact_id,
+        interactions.*,
         started_at - lag(started_at) over (
             partition by customer_id, is_countable order by started_at, first_contact_id
         ) as gap
     from interactions
+    where $transfer_gap_seconds is not null
 ),
 
 transfer_groups as (
     -- with a transfer gap, a countable interaction starting within it after the customer's previous one
     -- is a forward of that contact: it joins the contact's case but is not a repeat
     select
-        interaction_key,
-        customer_id,
-        is_countable,
-        started_at,
-        attributed_contact_id,
+        transfer_gaps.* exclude (gap),
         sum(
             case
                 when is_countable and gap <= to_seconds($transfer_gap_seconds) then 0
@@ -123,14 +124,20 @@ transfer_groups as (
     from transfer_gaps
 ),
 
-transfer_roots as (
+forwarded as (
     -- the first contact of each run of forwards: the one the others were forwarded from
     select
-        interaction_key,
+        transfer_groups.* exclude (transfer_sequence),
         first_value(attributed_contact_id) over (
             partition by customer_id, is_countable, transfer_sequence order by started_at, attributed_contact_id
         ) as transfer_root_id
     from transfer_groups
+),
+
+rooted_interactions as (
+    select * from unforwarded
+    union all
+    select * from forwarded
 ),
 
 rooted as (
@@ -163,10 +170,9 @@ rooted as (
         first_legs.direction = 'inbound' as is_inbound,
         is_self_service_channel(first_legs.channel) as is_self_service,
         interactions.is_countable,
-        transfer_roots.transfer_root_id
-    from interactions
+        interactions.transfer_root_id
+    from rooted_interactions as interactions
     inner join legs as first_legs on first_legs.contact_id = interactions.attributed_contact_id
-    inner join transfer_roots on transfer_roots.interaction_key = interactions.interaction_key
 ),
 
 flagged as (
