@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fcr.config import build_config
-from fcr.load.read import FileLoadError, SourceFile, expand_paths, prefetched, read_batches
+from fcr.load.read import FileLoadError, SourceFile, expand_paths, prefetched, read_batches, rebatched
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -204,3 +204,11 @@ def test_a_caller_that_stops_reading_early_does_not_leave_the_reader_waiting():
         if batch["n"][0].as_py() == 2:
             break
     assert len(produced) < 10  # it read at most a batch or two ahead, then stopped
+
+
+def test_rebatched_joins_small_batches_in_order_and_keeps_every_row():
+    sizes = ((0, 3), (3, 3), (6, 3), (9, 1))
+    batches = [pa.table({"n": list(range(start, start + size))}) for start, size in sizes]
+    joined = list(rebatched(iter(batches), rows=5))
+    assert [t.num_rows for t in joined] == [6, 4]
+    assert [n for t in joined for n in t["n"].to_pylist()] == list(range(10))

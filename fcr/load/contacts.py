@@ -14,7 +14,7 @@ from fcr import sqlfiles, tables
 from fcr.config import CONTACT_COLUMNS, Config
 from fcr.load import quarantine, touched
 from fcr.load.mapping import RULE_COLUMNS, map_batch
-from fcr.load.read import SourceFile, prefetched, read_batches
+from fcr.load.read import SourceFile, prefetched, read_batches, rebatched
 
 
 class QuarantineThresholdError(RuntimeError):
@@ -66,24 +66,16 @@ def stage_files(
     names = ", ".join(f"{c} varchar" for c in (*columns, "source_file"))
     con.execute(f"{tables.create_table(table)} ({names}, source_line bigint, file_order integer)")
     sources = []
-    # one transaction for all batches: committing each append recompresses the table's last
-    # row group, which made staging 2M rows 3.5x slower
-    con.execute("begin transaction")
-    try:
-        for order, path in enumerate(paths):
-            source = SourceFile(path.resolve())
-            # batches are read and mapped in a thread while the previous one is stored
-            converted = (convert(batch, source.path, order) for batch in read_batches(source, config))
-            for batch in prefetched(converted):
-                con.register("incoming_batch", batch)
-                con.execute(f"insert into {table} select * from incoming_batch")
-                con.unregister("incoming_batch")
-            on_file(source)
-            sources.append(source)
-    except BaseException:
-        con.execute("rollback")
-        raise
-    con.execute("commit")
+    for order, path in enumerate(paths):
+        source = SourceFile(path.resolve())
+        # batches are read, mapped and joined in a thread while the previous one is stored
+        converted = (convert(batch, source.path, order) for batch in read_batches(source, config))
+        for batch in prefetched(rebatched(converted)):
+            con.register("incoming_batch", batch)
+            con.execute(f"insert into {table} select * from incoming_batch")
+            con.unregister("incoming_batch")
+        on_file(source)
+        sources.append(source)
     return sources
 
 

@@ -266,6 +266,24 @@ def _csv_batches(source: SourceFile, config: Config) -> Iterator[pa.Table]:
         lines.forget(first)
 
 
+def rebatched(batches: Iterable[pa.Table], rows: int = BATCH_ROWS) -> Iterator[pa.Table]:
+    """The same rows in batches of at least `rows` (the last may be smaller).
+
+    DuckDB recompresses a table's last row group at every committed append, so storing the CSV
+    parser's blocks of under 100k rows one by one cost 3.5x more than storing them joined.
+    """
+    waiting: list[pa.Table] = []
+    count = 0
+    for batch in batches:
+        waiting.append(batch)
+        count += batch.num_rows
+        if count >= rows:
+            yield pa.concat_tables(waiting)
+            waiting, count = [], 0
+    if waiting:
+        yield pa.concat_tables(waiting)
+
+
 def prefetched(batches: Iterator[pa.Table], ahead: int = 1) -> Iterator[pa.Table]:
     """The same batches, the next one read in a thread while the caller stores this one.
 
