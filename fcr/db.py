@@ -9,7 +9,13 @@ import duckdb
 
 from fcr import sqlfiles, tables
 
-_MACROS = ("macros/parse_timestamp", "macros/parse_flag", "macros/interaction_key", "macros/case_rules")
+_MACROS = (
+    "macros/parse_timestamp",
+    "macros/parse_flag",
+    "macros/interaction_key",
+    "macros/case_rules",
+    "macros/dimensions",
+)
 
 
 class DatabaseError(RuntimeError):

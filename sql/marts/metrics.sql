@@ -35,19 +35,30 @@ grains as (
     select * from (values ('day'), ('week'), ('month')) as g(grain)
 ),
 
-case_segments as (
+case_keys as (
+    -- each case with its dimension keys (never null: a missing team, agent or queue is '(none)')
     select
         cases.*,
-        coalesce(customers.segment, '(none)') as segment
+        cases.first_channel as channel_key,
+        cases.reason as reason_key,
+        coalesce(cases.team, '(none)') as team_key,
+        coalesce(cases.agent_id, '(none)') as agent_key,
+        coalesce(cases.queue, '(none)') as queue_key,
+        coalesce(customers.segment, '(none)') as segment_key
     from cases
     left join customers using (customer_id)
 ),
 
-contact_facts as (
-    -- each contact with its segment and, when counted, whether its case went on after it
+contact_keys as (
+    -- each contact with its dimension keys and, when counted, whether its case went on after it
     select
         contacts.*,
-        coalesce(customers.segment, '(none)') as segment,
+        contacts.channel as channel_key,
+        contacts.reason as reason_key,
+        coalesce(contacts.team, '(none)') as team_key,
+        coalesce(contacts.agent_id, '(none)') as agent_key,
+        coalesce(contacts.queue, '(none)') as queue_key,
+        coalesce(customers.segment, '(none)') as segment_key,
         coalesce(case_contacts.contact_number < case_sizes.contact_count, false) as is_followed_by_repeat
     from contacts
     left join customers using (customer_id)
@@ -55,51 +66,15 @@ contact_facts as (
     left join case_sizes using (case_id)
 ),
 
-case_dimensions as (
-    select
-        case_segments.*,
-        d.dimension,
-        d.dimension_value
-    from case_segments
-    cross join lateral (
-        values
-            ('all', 'all'),
-            ('channel', case_segments.first_channel),
-            ('reason', case_segments.reason),
-            ('team', coalesce(case_segments.team, '(none)')),
-            ('agent', coalesce(case_segments.agent_id, '(none)')),
-            ('queue', coalesce(case_segments.queue, '(none)')),
-            ('segment', case_segments.segment),
-            ('channel_reason', case_segments.first_channel || ' / ' || case_segments.reason)
-    ) as d(dimension, dimension_value)
-    where d.dimension <> 'segment' or $has_customers
-),
-
-contact_dimensions as (
-    select
-        contact_facts.*,
-        d.dimension,
-        d.dimension_value
-    from contact_facts
-    cross join lateral (
-        values
-            ('all', 'all'),
-            ('channel', contact_facts.channel),
-            ('reason', contact_facts.reason),
-            ('team', coalesce(contact_facts.team, '(none)')),
-            ('agent', coalesce(contact_facts.agent_id, '(none)')),
-            ('queue', coalesce(contact_facts.queue, '(none)')),
-            ('segment', contact_facts.segment),
-            ('channel_reason', contact_facts.channel || ' / ' || contact_facts.reason)
-    ) as d(dimension, dimension_value)
-    where d.dimension <> 'segment' or $has_customers
-),
-
-case_days as (
+case_groups as (
+    -- every dimension of a day in one pass: one grouping set per dimension
     select
         business_date,
-        dimension,
-        dimension_value,
+        dimension_of_grouping(
+            grouping(channel_key, reason_key, team_key, agent_key, queue_key, segment_key)
+        ) as dimension,
+        dimension_value_of(channel_key, reason_key, team_key, agent_key, queue_key, segment_key)
+            as dimension_value,
         count(*) as cases,
         count(*) filter (where is_mature) as mature_cases,
         sum(contact_count) as case_contacts,
@@ -128,15 +103,27 @@ case_days as (
         count(*) filter (where is_mature and first_agent_resolved is not null and is_fcr)
             as first_contact_disposition_cases_1,
         bool_and(is_mature) as all_cases_mature
-    from case_dimensions
-    group by all
+    from case_keys
+    group by grouping sets (
+        (business_date),
+        (business_date, channel_key),
+        (business_date, reason_key),
+        (business_date, team_key),
+        (business_date, agent_key),
+        (business_date, queue_key),
+        (business_date, segment_key),
+        (business_date, channel_key, reason_key)
+    )
 ),
 
-contact_days as (
+contact_groups as (
     select
         business_date,
-        dimension,
-        dimension_value,
+        dimension_of_grouping(
+            grouping(channel_key, reason_key, team_key, agent_key, queue_key, segment_key)
+        ) as dimension,
+        dimension_value_of(channel_key, reason_key, team_key, agent_key, queue_key, segment_key)
+            as dimension_value,
         count(*) as contacts,
         count(*) filter (where is_inbound) as inbound_contacts,
         count(*) filter (where not is_inbound) as outbound_contacts,
@@ -152,8 +139,27 @@ contact_days as (
         coalesce(sum(survey_ces), 0) as ces_sum,
         count(survey_csat) as csat_responses,
         coalesce(sum(survey_csat), 0) as csat_sum
-    from contact_dimensions
-    group by all
+    from contact_keys
+    group by grouping sets (
+        (business_date),
+        (business_date, channel_key),
+        (business_date, reason_key),
+        (business_date, team_key),
+        (business_date, agent_key),
+        (business_date, queue_key),
+        (business_date, segment_key),
+        (business_date, channel_key, reason_key)
+    )
+),
+
+case_days as (
+    select * from case_groups
+    where dimension <> 'segment' or $has_customers
+),
+
+contact_days as (
+    select * from contact_groups
+    where dimension <> 'segment' or $has_customers
 ),
 
 days as (
