@@ -9,7 +9,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "fcr"
 FLOW = ("load", "transform", "validate", "publish", "scorecard")  # the stages, in the order data passes
-FOUNDATION = {"config", "db", "tables", "sqlfiles", "lease", "runlog"}  # below every stage
+FOUNDATION = {"config", "db", "tables", "sqlfiles", "lease", "runlog", "prefetch"}  # below every stage
 FRONT_DOORS = {"run", "tasks", "cli", "report", "airflow_local", "docs", "generate", "__main__"}
 
 

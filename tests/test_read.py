@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fcr.config import build_config
-from fcr.load.read import FileLoadError, SourceFile, expand_paths, prefetched, read_batches, rebatched
+from fcr.load.read import FileLoadError, SourceFile, expand_paths, read_batches, rebatched
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -176,34 +176,6 @@ def test_the_same_file_under_two_paths_is_read_once(tmp_path: Path):
     (tmp_path / "sub").mkdir()
     path = write(tmp_path, "a.csv", "contact_id\n1\n")
     assert expand_paths([str(path), str(tmp_path / "sub" / ".." / "a.csv"), str(path)]) == [path]
-
-
-def test_prefetched_batches_arrive_in_order_and_the_readers_error_reaches_the_caller():
-
-    def batches():
-        yield from (pa.table({"n": [i]}) for i in range(5))
-        raise FileLoadError("f.csv: line 7: broken")
-
-    seen = []
-    with pytest.raises(FileLoadError, match="line 7"):
-        for batch in prefetched(batches()):
-            seen.append(batch["n"][0].as_py())
-    assert seen == [0, 1, 2, 3, 4]
-
-
-def test_a_caller_that_stops_reading_early_does_not_leave_the_reader_waiting():
-
-    produced = []
-
-    def batches():
-        for i in range(1000):
-            produced.append(i)
-            yield pa.table({"n": [i]})
-
-    for batch in prefetched(batches()):
-        if batch["n"][0].as_py() == 2:
-            break
-    assert len(produced) < 10  # it read at most a batch or two ahead, then stopped
 
 
 def test_rebatched_joins_small_batches_in_order_and_keeps_every_row():

@@ -14,7 +14,8 @@ from fcr import sqlfiles, tables
 from fcr.config import CONTACT_COLUMNS, Config
 from fcr.load import quarantine, touched
 from fcr.load.mapping import RULE_COLUMNS, map_batch
-from fcr.load.read import SourceFile, prefetched, read_batches, rebatched
+from fcr.load.read import SourceFile, read_batches, rebatched
+from fcr.prefetch import prefetched
 
 
 class QuarantineThresholdError(RuntimeError):

@@ -6,9 +6,7 @@ import glob
 import io
 import itertools
 import json
-import queue
 import re
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -282,47 +280,6 @@ def rebatched(batches: Iterable[pa.Table], rows: int = BATCH_ROWS) -> Iterator[p
             waiting, count = [], 0
     if waiting:
         yield pa.concat_tables(waiting)
-
-
-def prefetched(batches: Iterator[pa.Table], ahead: int = 1) -> Iterator[pa.Table]:
-    """The same batches, the next one read in a thread while the caller stores this one.
-
-    Parsing (pyarrow) and storing (DuckDB) both release the GIL, so on two cores the file is
-    read while the previous batch is written; at most `ahead` batches wait in memory.
-    """
-    waiting: queue.Queue = queue.Queue(maxsize=ahead)
-    done = object()
-    stop = threading.Event()
-
-    def hand_over(item: object) -> bool:
-        """Put item in the queue unless the caller has stopped reading; whether it was put."""
-        while not stop.is_set():
-            try:
-                waiting.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for batch in batches:
-                if not hand_over(batch):
-                    return
-            hand_over(done)
-        except BaseException as exc:  # handed to the caller, who raises it where it reads
-            hand_over(exc)
-
-    reader = threading.Thread(target=produce, name="fcr-read-ahead", daemon=True)
-    reader.start()
-    try:
-        while (item := waiting.get()) is not done:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        reader.join()
 
 
 # --- Parquet and JSON lines -------------------------------------------------------------------------

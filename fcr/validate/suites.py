@@ -21,6 +21,7 @@ import duckdb
 
 from fcr import sqlfiles, tables
 from fcr.config import CANONICAL_CHANNELS, Config
+from fcr.prefetch import prefetched
 from fcr.runlog import last_published
 from fcr.transform.incremental import definition_fingerprint
 
@@ -239,7 +240,8 @@ def run_suites(
         failures: dict[str, Failure] = {}
         expectation_suite = gx_suite(suite)
         rows = 0
-        for frame in _frames(con, suite, params, settings.chunk_rows):
+        # the next chunk is fetched in a thread while GX checks this one
+        for frame in prefetched(_frames(con, suite, params, settings.chunk_rows)):
             rows += len(frame)
             for failure in _validate_frame(suite, expectation_suite, frame, params, settings.sample_rows):
                 _merge(failures, failure, settings.sample_rows)
