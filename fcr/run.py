@@ -398,7 +398,7 @@ def _validate(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> N
 def _publish(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> None:
     """Swap the validated staging tables into the published schema with the run's row, in one transaction."""
     progress("publishing")
-    publish(con, run.record(runlog.PUBLISHED, "ok"))
+    publish(con, run.record(runlog.PUBLISHED, "ok"), incremental_run=run.counts.get("full") == 0)
     run.published = True
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from fcr import lease, runlog, sqlfiles, tables
+from fcr import db, lease, runlog, sqlfiles, tables
 from fcr.load import touched
 from fcr.transform import incremental
 
@@ -27,17 +27,31 @@ def check_staged_by(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     )
 
 
-def publish(con: duckdb.DuckDBPyConnection, record: runlog.RunRecord) -> None:
+# published table -> the rows an incremental run can have changed (its scope's customers or periods)
+_CHANGED_ROWS = {
+    tables.CASE_CONTACTS: f"customer_id in (select customer_id from {tables.SCOPE_CUSTOMERS})",
+    tables.CASES: f"customer_id in (select customer_id from {tables.SCOPE_CUSTOMERS})",
+    **{
+        table: f"exists (select 1 from {tables.AFFECTED_PERIODS} p "
+        "where p.grain = t.grain and p.period_start = t.period_start)"
+        for table in (tables.METRICS, tables.CHANNEL_FLOW, tables.REASON_PRIORITY)
+    },
+}
+
+
+def publish(con: duckdb.DuckDBPyConnection, record: runlog.RunRecord, incremental_run: bool = False) -> None:
     """Replace every published table with its staged copy and write the run's row, atomically.
 
     Readers see the old tables or the new ones; a kill at any point leaves either the old tables
-    with the run still `running`, or the new tables with the run `published`, never a mix.
+    with the run still `running`, or the new tables with the run `published`, never a mix. After
+    an incremental run only the rows its scope changed are replaced (see _patch).
     """
     con.execute("begin transaction")
     try:
         check_staged_by(con, record.run_id)
         for staged, published in tables.PUBLISH_MAP.items():
-            con.execute(f"create or replace table {published} as select * from {staged}")
+            if not (incremental_run and _patch(con, staged, published, record.as_of)):
+                con.execute(f"create or replace table {published} as select * from {staged}")
         sqlfiles.execute(con, "marts/metric_rates")
         touched.forget_consumed(con)
         incremental.set_build_state(con, record.run_id, incremental.PUBLISHED)
@@ -47,3 +61,28 @@ def publish(con: duckdb.DuckDBPyConnection, record: runlog.RunRecord) -> None:
     except Exception:
         con.execute("rollback")
         raise
+
+
+def _patch(con: duckdb.DuckDBPyConnection, staged: str, published: str, watermark) -> bool:
+    """Bring a published table to its staged copy by replacing only the rows the run changed.
+
+    An incremental run starts from staged state equal to the published tables and changes only its
+    scope's customers and periods (and, in cases, the maturity the watermark's move brings), so the
+    same changes make the published table equal to the staged one without copying every row.
+    False when the table has no such rule or the patch left it another size than the staged copy:
+    the caller then copies it whole.
+    """
+    changed = _CHANGED_ROWS.get(published)
+    if changed is None or not db.table_exists(con, published):
+        return False
+    con.execute(f"delete from {published} t where {changed}")
+    con.execute(f"insert into {published} by name select * from {staged} t where {changed}")
+    if published == tables.CASES:
+        con.execute(
+            f"update {published} set is_mature = true where not is_mature and matures_at <= $watermark",
+            {"watermark": watermark},
+        )
+    sizes = con.execute(f"select (select count(*) from {published}), (select count(*) from {staged})")
+    published_rows, staged_rows = sizes.fetchone()
+    return published_rows == staged_rows
+
