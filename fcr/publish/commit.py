@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import duckdb
 
 from fcr import db, lease, runlog, sqlfiles, tables
@@ -63,7 +65,7 @@ def publish(con: duckdb.DuckDBPyConnection, record: runlog.RunRecord, incrementa
         raise
 
 
-def _patch(con: duckdb.DuckDBPyConnection, staged: str, published: str, watermark) -> bool:
+def _patch(con: duckdb.DuckDBPyConnection, staged: str, published: str, watermark: datetime | None) -> bool:
     """Bring a published table to its staged copy by replacing only the rows the run changed.
 
     An incremental run starts from staged state equal to the published tables and changes only its
