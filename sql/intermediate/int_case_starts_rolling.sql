@@ -15,9 +15,10 @@ link_window as (
 final as (
     select
         candidates.*,
-        group_position = 1
-            or (not is_ticket_linked and gap_seconds > link_window.repeat_window_seconds)
-            or (is_ticket_linked and gap_seconds > link_window.ticket_horizon_seconds) as is_case_start
+        is_rolling_case_start(
+            group_position, is_ticket_linked, gap_seconds,
+            link_window.repeat_window_seconds, link_window.ticket_horizon_seconds
+        ) as is_case_start
     from candidates
     cross join link_window
 )

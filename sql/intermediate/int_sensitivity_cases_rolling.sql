@@ -26,16 +26,16 @@ grouped as (
 ),
 
 case_starts as (
-    -- the rolling rule of int_case_starts_rolling, for every window at once
+    -- the rule int_case_starts_rolling applies, for every window at once
     select
         grouped.*,
         windows.repeat_window,
         windows.repeat_window_seconds
     from grouped
     cross join windows
-    where group_position = 1
-        or (not is_ticket_linked and gap_seconds > windows.repeat_window_seconds)
-        or (is_ticket_linked and gap_seconds > $ticket_horizon_seconds)
+    where is_rolling_case_start(
+        group_position, is_ticket_linked, gap_seconds, windows.repeat_window_seconds, $ticket_horizon_seconds
+    )
 ),
 
 bounded as (

@@ -3,6 +3,16 @@ create or replace temp macro is_self_service_channel(channel) as (
     channel in ('bot', 'ivr', 'web')
 );
 
+-- whether a contact starts a case under a rolling window: the first of its link group, or after a gap longer
+-- than the window (a ticket's contacts: longer than the ticket horizon)
+create or replace temp macro is_rolling_case_start(
+    group_position, is_ticket_linked, gap_seconds, repeat_window_seconds, ticket_horizon_seconds
+) as (
+    group_position = 1
+        or (not is_ticket_linked and gap_seconds > repeat_window_seconds)
+        or (is_ticket_linked and gap_seconds > ticket_horizon_seconds)
+);
+
 -- when a case can no longer gain contacts: its ticket silent for the horizon, else its repeat window closed
 create or replace temp macro case_matures_at(
     is_ticket_case, first_started_at, last_started_at, window_mode, repeat_window_seconds, ticket_horizon_seconds
