@@ -29,18 +29,6 @@ def check_staged_by(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     )
 
 
-# published table -> the rows an incremental run can have changed (its scope's customers or periods)
-_CHANGED_ROWS = {
-    tables.CASE_CONTACTS: f"customer_id in (select customer_id from {tables.SCOPE_CUSTOMERS})",
-    tables.CASES: f"customer_id in (select customer_id from {tables.SCOPE_CUSTOMERS})",
-    **{
-        table: f"exists (select 1 from {tables.AFFECTED_PERIODS} p "
-        "where p.grain = t.grain and p.period_start = t.period_start)"
-        for table in (tables.METRICS, tables.CHANNEL_FLOW, tables.REASON_PRIORITY)
-    },
-}
-
-
 def publish(con: duckdb.DuckDBPyConnection, record: runlog.RunRecord, incremental_run: bool = False) -> None:
     """Replace every published table with its staged copy and write the run's row, atomically.
 
@@ -74,17 +62,12 @@ def _patch(con: duckdb.DuckDBPyConnection, staged: str, published: str, watermar
     False when the table has no such rule or the patch left it another size than the staged copy:
     the caller then copies it whole.
     """
-    changed = _CHANGED_ROWS.get(published)
+    changed = incremental.CHANGED_ROWS.get(staged)
     if changed is None or not db.table_exists(con, published):
         return False
-    con.execute(f"delete from {published} t where {changed}")
-    con.execute(f"insert into {published} by name select * from {staged} t where {changed}")
-    if published == tables.CASES:
-        con.execute(
-            f"update {published} set is_mature = true where not is_mature and matures_at <= $watermark",
-            {"watermark": watermark},
-        )
+    incremental.replace_changed_rows(con, published, staged, changed, source_is_delta=False)
+    if staged == tables.STG_CASES:
+        incremental.mark_matured(con, published, watermark)
     sizes = con.execute(f"select (select count(*) from {published}), (select count(*) from {staged})")
     published_rows, staged_rows = sizes.fetchone()
     return published_rows == staged_rows
-

@@ -124,30 +124,40 @@ _IN_SCOPE = (
     f" or (customer_id is null and interaction_key in (select interaction_key from {tables.SCOPE_ANONYMOUS}))"
 )
 _CUSTOMER_IN_SCOPE = f"customer_id in (select customer_id from {tables.SCOPE_CUSTOMERS})"
+_PERIOD_IN_SCOPE = (  # of a table aliased t
+    f"exists (select 1 from {tables.AFFECTED_PERIODS} p "
+    "where p.grain = t.grain and p.period_start = t.period_start)"
+)
 
-# state table <- delta table, and which state rows the delta replaces
+# state table -> the rows an incremental run replaces (the rest it leaves as they were)
+CHANGED_ROWS = {
+    tables.STG_CONTACTS: _IN_SCOPE,
+    tables.STG_CASE_CONTACTS: _CUSTOMER_IN_SCOPE,
+    tables.STG_CASES: _CUSTOMER_IN_SCOPE,
+    tables.STG_SENSITIVITY_CASES: _CUSTOMER_IN_SCOPE,
+    tables.STG_METRICS: _PERIOD_IN_SCOPE,
+    tables.STG_CHANNEL_FLOW: _PERIOD_IN_SCOPE,
+    tables.STG_REASON_PRIORITY: _PERIOD_IN_SCOPE,
+}
+
+# state table <- delta table, merged per customer
 MERGES = (
-    (tables.STG_CONTACTS, tables.DELTA_CONTACTS, _IN_SCOPE),
-    (tables.STG_CASE_CONTACTS, tables.DELTA_CASE_CONTACTS, _CUSTOMER_IN_SCOPE),
-    (tables.STG_CASES, tables.DELTA_CASES, _CUSTOMER_IN_SCOPE),
-    (tables.STG_SENSITIVITY_CASES, tables.DELTA_SENSITIVITY_CASES, _CUSTOMER_IN_SCOPE),
+    (tables.STG_CONTACTS, tables.DELTA_CONTACTS),
+    (tables.STG_CASE_CONTACTS, tables.DELTA_CASE_CONTACTS),
+    (tables.STG_CASES, tables.DELTA_CASES),
+    (tables.STG_SENSITIVITY_CASES, tables.DELTA_SENSITIVITY_CASES),
 )
 
 
 def merge_state(con: duckdb.DuckDBPyConnection, scope: Scope, params: dict) -> None:
     """Replace the scope's rows of every state table with the delta (all rows for a full run)."""
-    for state, delta, replaced in MERGES:
+    for state, delta in MERGES:
         if scope.full:
             _replace_by_rename(con, state, delta)
             continue
-        con.execute(f"delete from {state} where {replaced}")
-        con.execute(f"insert into {state} by name select * from {delta}")
+        replace_changed_rows(con, state, delta, CHANGED_ROWS[state])
     if not scope.full:
-        con.execute(
-            f"update {tables.STG_CASES} set is_mature = true "
-            "where not is_mature and matures_at <= $watermark",
-            {"watermark": params["watermark"]},
-        )
+        mark_matured(con, tables.STG_CASES, params["watermark"])
 
 
 def merge_periods(con: duckdb.DuckDBPyConnection, full: bool, state: str, delta: str) -> None:
@@ -155,11 +165,28 @@ def merge_periods(con: duckdb.DuckDBPyConnection, full: bool, state: str, delta:
     if full:
         _replace_by_rename(con, state, delta)
         return
+    replace_changed_rows(con, state, delta, CHANGED_ROWS[state])
+
+
+def replace_changed_rows(
+    con: duckdb.DuckDBPyConnection, target: str, source: str, changed: str, source_is_delta: bool = True
+) -> None:
+    """Delete target's rows in `changed` and insert their new versions from source.
+
+    A delta holds only changed rows, so all of it is inserted; a whole state table (publishing)
+    gives only its rows in `changed`.
+    """
+    con.execute(f"delete from {target} t where {changed}")
+    kept = "" if source_is_delta else f" where {changed}"
+    con.execute(f"insert into {target} by name select * from {source} t{kept}")
+
+
+def mark_matured(con: duckdb.DuckDBPyConnection, cases: str, watermark: datetime) -> None:
+    """Mark the cases the watermark's move matured: an incremental run leaves the others' rows alone."""
     con.execute(
-        f"delete from {state} s where exists (select 1 from {tables.AFFECTED_PERIODS} p "
-        "where p.grain = s.grain and p.period_start = s.period_start)"
+        f"update {cases} set is_mature = true where not is_mature and matures_at <= $watermark",
+        {"watermark": watermark},
     )
-    con.execute(f"insert into {state} by name select * from {delta}")
 
 
 def _replace_by_rename(con: duckdb.DuckDBPyConnection, state: str, delta: str) -> None:
