@@ -93,6 +93,7 @@ def _drop_retired_tables(con: duckdb.DuckDBPyConnection) -> None:
     for name in sorted(stored & set(tables.RETIRED_TABLES)):
         con.execute(f"drop table {name}")
 
+
 def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     """Whether schema.table exists (tables are created by the first run that needs them)."""
     schema, name = qualified.split(".")

@@ -35,8 +35,6 @@ from fcr.validate.suites import ValidationFailed, ValidationReport, validate_inp
 Progress = Callable[[str], None]
 
 
-
-
 def _quiet(_: str) -> None:
     """Progress sink that prints nothing."""
 

@@ -76,6 +76,7 @@ PUBLISH_MAP = {
 # (now a view of that name); a writable connection drops them
 RETIRED_TABLES = (f"{STAGING}.load_typed", f"{STAGING}.load_good", DELTA_CASE_STARTS)
 
+
 def create_table(target: str) -> str:
     """The `create or replace ... table` clause for target: a temporary table in the scratch catalog."""
     schema, name = target.split(".", 1)

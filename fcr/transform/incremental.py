@@ -94,18 +94,32 @@ def scope_params(scope: Scope, watermark: datetime) -> dict:
 
 def prepare(con: duckdb.DuckDBPyConnection, scope: Scope, params: dict) -> None:
     """Build the scope tables the models filter on (empty for a full run)."""
-    _build_or_empty(con, scope, params, (
-        ("intermediate/int_scope_customers", tables.SCOPE_CUSTOMERS, "customer_id varchar"),
-        ("intermediate/int_scope_anonymous", tables.SCOPE_ANONYMOUS, "interaction_key varchar"),
-    ))
+    _build_or_empty(
+        con,
+        scope,
+        params,
+        (
+            ("intermediate/int_scope_customers", tables.SCOPE_CUSTOMERS, "customer_id varchar"),
+            ("intermediate/int_scope_anonymous", tables.SCOPE_ANONYMOUS, "interaction_key varchar"),
+        ),
+    )
 
 
 def mark_affected(con: duckdb.DuckDBPyConnection, scope: Scope, params: dict) -> None:
     """Periods whose metrics can move (from the old state and the new delta): build before merging."""
-    _build_or_empty(con, scope, params, (
-        ("intermediate/int_affected_periods", tables.AFFECTED_PERIODS, "grain varchar, period_start date"),
-        ("intermediate/int_affected_dates", tables.AFFECTED_DATES, "business_date date"),
-    ))
+    _build_or_empty(
+        con,
+        scope,
+        params,
+        (
+            (
+                "intermediate/int_affected_periods",
+                tables.AFFECTED_PERIODS,
+                "grain varchar, period_start date",
+            ),
+            ("intermediate/int_affected_dates", tables.AFFECTED_DATES, "business_date date"),
+        ),
+    )
 
 
 def _build_or_empty(
