@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import signal
 import socket
 import sqlite3
@@ -12,15 +13,22 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 
 import psutil
 import pytest
 
+from fcr.airflow_local import airflow_env
+from fcr.generate import SampleSpec, write_sample
+from fcr.load.landing import land_by_day
+
 pytestmark = [pytest.mark.slow, pytest.mark.airflow]
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_WITHIN = 120.0
+CATCH_UP_WITHIN = 420.0
 
 
 def _free_port() -> int:
@@ -133,3 +141,89 @@ def test_the_supervisor_runs_airflow_with_the_pool_and_stopping_it_leaves_nothin
         for proc in _running(home, group):
             with contextlib.suppress(psutil.Error):
                 proc.kill()
+
+
+def _readme_manual_run() -> list[str]:
+    """The README's in-process `airflow dags test` command line, as a user would copy it."""
+    readme = (ROOT / "README.md").read_text().splitlines()
+    lines = [line for line in readme if "airflow dags test fcr_daily" in line]
+    assert lines, "the README no longer shows how to run fcr_daily once in-process"
+    return shlex.split(lines[0].split("#")[0])[1:]  # the words after .venv/bin/airflow
+
+
+def _scheduled_runs(home: Path) -> dict[str, str]:
+    """State of each scheduled fcr_daily run, by the first day of its interval."""
+    with contextlib.closing(sqlite3.connect(home / "airflow.db", timeout=30)) as db:
+        rows = db.execute(
+            "select data_interval_start, state from dag_run"
+            " where dag_id = 'fcr_daily' and run_type = 'scheduled'"
+        ).fetchall()
+    return {start[:10]: state for start, state in rows}
+
+
+def test_after_the_readmes_manual_run_the_scheduler_catches_up_every_landed_day(tmp_path):
+    days = [date(2026, 11, 1), date(2026, 11, 2)]
+    end = datetime.combine(days[-1] + timedelta(days=1), dt_time())
+    write_sample(SampleSpec(contacts=400, days=len(days), end=end), tmp_path / "contacts.csv")
+    land_by_day(tmp_path / "contacts.csv", tmp_path / "landing")
+    (tmp_path / "fcr.toml").write_text(
+        'business_timezone = "UTC"\nmax_quarantine_share = 0.1\n\n[linking]\nrepeat_window = "24h"\n'
+    )
+    home, port, log = tmp_path / "airflow_home", _free_port(), tmp_path / "supervisor.log"
+    env = {**_clean_env(), "FCR_START_DATE": days[0].isoformat(), **airflow_env(home, port)}
+    cli = [sys.executable, "-m", "fcr.airflow_local"]
+    with log.open("w") as out:
+        supervisor = subprocess.Popen(
+            [*cli, "start", "--home", str(home), "--port", str(port), "--stop-timeout", "5"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    group = None
+    try:
+        _wait_until_healthy(port, supervisor, log)
+        group = json.loads((home / "fcr-airflow.json").read_text())["group"]
+        files = {"landing_dir": "landing", "db_path": "fcr.duckdb", "config_path": "fcr.toml"}
+        for name, file in files.items():
+            _airflow(env, "variables", "set", f"fcr_{name}", str(tmp_path / file))
+        manual = _airflow(env, *_readme_manual_run())  # paused at creation, so the scheduler waits
+        assert manual.returncode == 0, manual.stdout[-2000:] + manual.stderr[-2000:]
+        _airflow(env, "dags", "unpause", "fcr_daily")
+
+        deadline = time.monotonic() + CATCH_UP_WITHIN
+        wanted = {day.isoformat(): "success" for day in days}
+        scheduler_log = home / "logs" / "fcr-airflow" / "scheduler.log"
+        while time.monotonic() < deadline:
+            runs = _scheduled_runs(home)
+            done = {day: runs.get(day) for day in wanted}
+            stalled = "run already exists" in scheduler_log.read_text()  # on the manual run's name
+            if done == wanted or "failed" in done.values() or stalled:
+                break
+            time.sleep(2)
+        _airflow(env, "dags", "pause", "fcr_daily")
+        scheduler_log = scheduler_log.read_text()
+        assert {day: runs.get(day) for day in wanted} == wanted, (runs, scheduler_log[-3000:])
+        assert "run already exists" not in scheduler_log
+    finally:
+        stop = [*cli, "stop", "--home", str(home), "--stop-timeout", "5"]
+        subprocess.run(stop, cwd=ROOT, env=env, timeout=90)
+        if supervisor.poll() is None:
+            supervisor.kill()
+            supervisor.wait()
+        if group is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGKILL)
+
+
+def _airflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """The airflow CLI on the supervisor's home, as the README's second shell runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "airflow", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
