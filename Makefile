@@ -10,7 +10,7 @@ $(BIN)/fcr: pyproject.toml
 	$(BIN)/pip check
 	touch $(BIN)/fcr
 
-.PHONY: setup demo test lint
+.PHONY: setup demo test quick lint
 setup: $(BIN)/fcr
 
 demo: setup
@@ -19,6 +19,10 @@ demo: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/pytest -n 2 --dist loadfile
+
+# The loop while editing: no slow, Airflow or browser tests, two examples per property test.
+quick: setup
+	$(BIN)/pytest -n 2 -m "not slow and not airflow and not browser" --hypothesis-profile quick
 
 lint: setup
 	$(BIN)/ruff check .

@@ -8,9 +8,24 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import HealthCheck, settings
 
 from fcr.config import build_config
 from fcr.run import RunResult, run
+
+# `make test` and CI run each property test's full budget; the quick loop passes
+# `--hypothesis-profile quick`, which caps every budget at a couple of examples.
+settings.register_profile("quick", max_examples=2)
+
+
+def property_settings(examples: int) -> settings:
+    """A property test's settings: `examples` runs of the pipeline, capped by the profile (quick: 2)."""
+    return settings(
+        max_examples=min(examples, settings.default.max_examples),
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+
 
 HEADER = (
     "contact_id",

@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from fcr.config import build_config
 from fcr.run import run
-from tests.conftest import write_contacts
+from tests.conftest import property_settings, write_contacts
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 PUBLISHED = {
@@ -80,7 +80,7 @@ def final_rows(db_path: Path) -> dict[tuple, tuple]:
     return {tuple(row[i] for i in key): row for row in rows}
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@property_settings(10)
 @given(
     files=batches(), link_by=st.sampled_from(["window", "ticket"]), transfer_gap=st.sampled_from([None, "2h"])
 )

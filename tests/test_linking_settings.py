@@ -93,7 +93,12 @@ def test_transfer_gap_and_interaction_legs_together(run_log):
 
 
 @pytest.mark.parametrize(
-    ("window_mode", "link_by"), [("rolling", "window"), ("anchored", "window"), ("rolling", "ticket")]
+    ("window_mode", "link_by"),
+    [  # nine runs each: the quick loop keeps the default definition, the slow suite the other two
+        ("rolling", "window"),
+        pytest.param("anchored", "window", marks=pytest.mark.slow),
+        pytest.param("rolling", "ticket", marks=pytest.mark.slow),
+    ],
 )
 def test_sensitivity_rows_equal_separate_runs(run_log, window_mode, link_by):
     rows = [

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.conftest import cases_of
+from tests.conftest import cases_of, property_settings
 from tests.reference import Contact, link_reference
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -48,9 +48,7 @@ def as_rows(contacts: list[Contact]) -> list[dict]:
     ]
 
 
-SETTINGS = settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+SETTINGS = property_settings(25)
 
 
 @SETTINGS

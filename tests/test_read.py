@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from fcr.config import build_config
 from fcr.load.read import FileLoadError, SourceFile, expand_paths, read_batches, rebatched
+from tests.conftest import property_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -107,7 +108,7 @@ def csv_texts(draw) -> tuple[str, list[int]]:
     return out.getvalue(), starts
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@property_settings(60)
 @given(text_and_starts=csv_texts())
 def test_every_row_gets_the_line_it_starts_on(tmp_path: Path, text_and_starts):
     text, starts = text_and_starts

@@ -110,7 +110,13 @@ def test_the_run_row_times_every_step_of_a_cli_run_and_of_a_scheduled_one(tmp_pa
         assert row["duration_seconds"] >= sum(steps.values()) * 0.99
         parts = json.loads(row["transform_seconds"])
         assert list(parts) == [
-            "scope", "link", "sensitivity", "merge", "metrics", "insights", "sensitivity_metrics"
+            "scope",
+            "link",
+            "sensitivity",
+            "merge",
+            "metrics",
+            "insights",
+            "sensitivity_metrics",
         ]
         assert sum(parts.values()) <= steps["transform"] * 1.01
 
