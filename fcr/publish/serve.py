@@ -155,7 +155,7 @@ def _write_parquet(con: duckdb.DuckDBPyConnection, relation: str, target: Path) 
     """Write a table or view (schema.name) to a Parquet file that readers see whole or not at all."""
     temporary = _temporary(target)
     con.execute(
-        f"copy (select * from {relation}) to $path (format parquet, compression zstd)",
+        f"copy (select * from {relation}) to $path (format parquet, compression zstd, compression_level 1)",
         {"path": str(temporary)},
     )
     _replace(temporary, target)
