@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from datetime import time as dt_time
 from pathlib import Path
@@ -94,12 +95,20 @@ def _listening(procs: list[psutil.Process]) -> set[str]:
     return addresses
 
 
-def test_the_supervisor_runs_airflow_with_the_pool_and_stopping_it_leaves_nothing_running(tmp_path):
-    home, port, log = tmp_path / "airflow_home", _free_port(), tmp_path / "supervisor.log"
-    cli, env = [sys.executable, "-m", "fcr.airflow_local"], _clean_env()
+CLI = [sys.executable, "-m", "fcr.airflow_local"]
+
+
+@contextlib.contextmanager
+def _supervisor(
+    home: Path, port: int, log: Path, env: dict[str, str]
+) -> Iterator[tuple[subprocess.Popen, int]]:
+    """`python -m fcr.airflow_local start` on home, once healthy, and its process group.
+
+    Leaving the block stops it as the README does if it still runs, and kills whatever survives.
+    """
     with log.open("w") as out:
         supervisor = subprocess.Popen(
-            [*cli, "start", "--home", str(home), "--port", str(port), "--stop-timeout", "5"],
+            [*CLI, "start", "--home", str(home), "--port", str(port), "--stop-timeout", "5"],
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -110,6 +119,28 @@ def test_the_supervisor_runs_airflow_with_the_pool_and_stopping_it_leaves_nothin
     try:
         _wait_until_healthy(port, supervisor, log)
         group = json.loads((home / "fcr-airflow.json").read_text())["group"]
+        yield supervisor, group
+    finally:
+        if supervisor.poll() is None:
+            stop = [*CLI, "stop", "--home", str(home), "--stop-timeout", "5"]
+            subprocess.run(stop, cwd=ROOT, env=env, timeout=90)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                supervisor.wait(timeout=30)
+        if supervisor.poll() is None:
+            supervisor.kill()
+            supervisor.wait()
+        if group is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGKILL)
+        for proc in _running(home, group):
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+
+
+def test_the_supervisor_runs_airflow_with_the_pool_and_stopping_it_leaves_nothing_running(tmp_path):
+    home, port, log = tmp_path / "airflow_home", _free_port(), tmp_path / "supervisor.log"
+    env = _clean_env()
+    with _supervisor(home, port, log, env) as (supervisor, group):
         services = psutil.Process(supervisor.pid).children()
         assert len(services) == 3 and {os.getpgid(p.pid) for p in services} == {group}
         members = [p for p in _running(home, group) if os.getpgid(p.pid) == group]
@@ -121,7 +152,7 @@ def test_the_supervisor_runs_airflow_with_the_pool_and_stopping_it_leaves_nothin
         assert pool == [(1,)]
 
         stop = subprocess.run(
-            [*cli, "stop", "--home", str(home), "--stop-timeout", "5"],
+            [*CLI, "stop", "--home", str(home), "--stop-timeout", "5"],
             cwd=ROOT,
             env=env,
             capture_output=True,
@@ -131,16 +162,6 @@ def test_the_supervisor_runs_airflow_with_the_pool_and_stopping_it_leaves_nothin
         assert stop.returncode == 0, stop.stderr
         assert supervisor.wait(timeout=30) == 0, log.read_text()
         assert _running(home, group) == [], log.read_text()
-    finally:
-        if supervisor.poll() is None:
-            supervisor.kill()
-            supervisor.wait()
-        if group is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(group, signal.SIGKILL)
-        for proc in _running(home, group):
-            with contextlib.suppress(psutil.Error):
-                proc.kill()
 
 
 def _readme_manual_run() -> list[str]:
@@ -171,20 +192,7 @@ def test_after_the_readmes_manual_run_the_scheduler_catches_up_every_landed_day(
     )
     home, port, log = tmp_path / "airflow_home", _free_port(), tmp_path / "supervisor.log"
     env = {**_clean_env(), "FCR_START_DATE": days[0].isoformat(), **airflow_env(home, port)}
-    cli = [sys.executable, "-m", "fcr.airflow_local"]
-    with log.open("w") as out:
-        supervisor = subprocess.Popen(
-            [*cli, "start", "--home", str(home), "--port", str(port), "--stop-timeout", "5"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    group = None
-    try:
-        _wait_until_healthy(port, supervisor, log)
-        group = json.loads((home / "fcr-airflow.json").read_text())["group"]
+    with _supervisor(home, port, log, env):
         files = {"landing_dir": "landing", "db_path": "fcr.duckdb", "config_path": "fcr.toml"}
         for name, file in files.items():
             _airflow(env, "variables", "set", f"fcr_{name}", str(tmp_path / file))
@@ -206,15 +214,6 @@ def test_after_the_readmes_manual_run_the_scheduler_catches_up_every_landed_day(
         scheduler_log = scheduler_log.read_text()
         assert {day: runs.get(day) for day in wanted} == wanted, (runs, scheduler_log[-3000:])
         assert "run already exists" not in scheduler_log
-    finally:
-        stop = [*cli, "stop", "--home", str(home), "--stop-timeout", "5"]
-        subprocess.run(stop, cwd=ROOT, env=env, timeout=90)
-        if supervisor.poll() is None:
-            supervisor.kill()
-            supervisor.wait()
-        if group is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(group, signal.SIGKILL)
 
 
 def _airflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
