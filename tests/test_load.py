@@ -350,3 +350,25 @@ def test_a_file_loaded_before_is_skipped_and_reads_nothing(tmp_path: Path):
     again = run([str(path)], db_path, build_config(FILTERED))
     assert again.load.files_skipped == [str(path)]
     assert accounted(again.load) == (0, 0, 0, 0, 0)
+
+
+def test_each_files_refused_rows_keep_their_own_raw_text(tmp_path):
+    # the same line of two files breaks a rule: each quarantined row records what its own file said
+    files = []
+    for day in (1, 2):
+        rows = good_rows(3)
+        rows[1] = {**rows[1], "contact_id": f"d{day}", "started_at": f"not a time {day}"}
+        files.append(str(write_contacts(tmp_path / f"day{day}.csv", rows)))
+    run(files, tmp_path / "fcr.duckdb", build_config(LENIENT))
+    con = duckdb.connect(str(tmp_path / "fcr.duckdb"), read_only=True)
+    quarantined = con.execute(
+        "select source_file, source_line, rule, raw_record::json->>'started_at' "
+        "from raw.quarantine order by all"
+    ).fetchall()
+    loaded = con.execute("select count(*) from raw.contacts").fetchone()[0]
+    con.close()
+    assert quarantined == [
+        (files[0], 3, "unparseable_started_at", "not a time 1"),
+        (files[1], 3, "unparseable_started_at", "not a time 2"),
+    ]
+    assert loaded == 2  # g0 and g2 (the same ids in both files: the later delivery wins)

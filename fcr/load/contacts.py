@@ -6,9 +6,11 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from fcr import sqlfiles, tables
 from fcr.config import CONTACT_COLUMNS, Config
@@ -50,6 +52,20 @@ def _register_channel_map(con: duckdb.DuckDBPyConnection, config: Config) -> Non
     con.executemany("insert into channel_map values (?, ?)", list(mapping.items()))
 
 
+@dataclass(frozen=True)
+class Typing:
+    """A staging model run on each batch as it is stored, so the raw text is never staged whole.
+
+    Its rows go to `target`; the raw rows it refuses (`refused`, a condition on its rows) go to
+    the staged table, for the quarantine's record of what the file said.
+    """
+
+    model: str
+    target: str
+    params: dict[str, Any]
+    refused: str
+
+
 def stage_files(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -58,32 +74,86 @@ def stage_files(
     config: Config,
     convert: Callable[[pa.Table, Path, int], pa.Table],
     on_file: Callable[[SourceFile], None] = lambda _: None,
+    typing: Typing | None = None,
 ) -> list[SourceFile]:
     """Read the files batch by batch into `table` (columns as text, then source file, line and order).
 
     The first step of every load, contacts and customers alike: convert maps a batch read from the
-    file at the given position to the table's columns; the rules run on the staged table afterwards.
+    file at the given position to the table's columns. Without `typing` the rules run on the staged
+    table afterwards; with it they run on each batch, and `table` keeps only the refused rows.
     """
     names = ", ".join(f"{c} varchar" for c in (*columns, "source_file"))
     con.execute(f"{tables.create_table(table)} ({names}, source_line bigint, file_order integer)")
+    store = _typed_store(con, table, columns, typing) if typing else _raw_store(con, table)
     sources = []
     for order, path in enumerate(paths):
         source = SourceFile(path.resolve())
         # batches are read, mapped and joined in a thread while the previous one is stored
         converted = (convert(batch, source.path, order) for batch in read_batches(source, config))
         for batch in prefetched(rebatched(converted)):
-            con.register("incoming_batch", batch)
-            con.execute(f"insert into {table} select * from incoming_batch")
-            con.unregister("incoming_batch")
+            con.register(tables.INCOMING_BATCH, batch)
+            try:
+                store(batch)
+            finally:
+                con.unregister(tables.INCOMING_BATCH)
         on_file(source)
         sources.append(source)
     return sources
+
+
+def _raw_store(con: duckdb.DuckDBPyConnection, table: str) -> Callable[[pa.Table], None]:
+    """Append the registered batch to the staged table as it is."""
+
+    def store(batch: pa.Table) -> None:
+        con.execute(f"insert into {table} select * from temp.{tables.INCOMING_BATCH}")
+
+    return store
+
+
+def _typed_store(
+    con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...], typing: Typing
+) -> Callable[[pa.Table], None]:
+    """Type the registered batch into typing.target and keep its refused raw rows in the staged table."""
+    sql = sqlfiles.read_sql(typing.model)
+    bound = sqlfiles.bind(sql, typing.params)
+    text = pa.schema(
+        [
+            *((c, pa.string()) for c in (*columns, "source_file")),
+            ("source_line", pa.int64()),
+            ("file_order", pa.int32()),
+        ]
+    )
+    con.register(tables.INCOMING_BATCH, text.empty_table())
+    try:
+        con.execute(f"{tables.create_table(typing.target)} as {sql}", bound)
+    finally:
+        con.unregister(tables.INCOMING_BATCH)
+
+    def store(batch: pa.Table) -> None:
+        if batch.num_rows == 0:
+            return
+        lines = pc.min_max(batch["source_line"])
+        con.execute(f"insert into {typing.target} {sql}", bound)
+        # a batch holds consecutive lines of one file, so its typed rows are one range of the target
+        con.execute(
+            f"insert into {table} select * from temp.{tables.INCOMING_BATCH} where source_line in ("
+            f"select source_line from {typing.target} where ({typing.refused}) and source_file = $file "
+            "and source_line between $first and $last)",
+            {
+                "file": batch["source_file"][0].as_py(),
+                "first": lines["min"].as_py(),
+                "last": lines["max"].as_py(),
+            },
+        )
+
+    return store
 
 
 def _stage_contacts(
     con: duckdb.DuckDBPyConnection,
     paths: list[Path],
     config: Config,
+    params: dict[str, Any],
     on_progress: Callable[[str], None],
 ) -> tuple[list[SourceFile], int, int]:
     excluded: dict[Path, int] = {}
@@ -100,7 +170,8 @@ def _stage_contacts(
         )
 
     columns = (*CONTACT_COLUMNS, *RULE_COLUMNS)
-    sources = stage_files(con, tables.LOAD_BATCH, columns, paths, config, convert, report)
+    typing = Typing("staging/stg_contacts", tables.LOAD_TYPED, params, refused="quarantine_rule is not null")
+    sources = stage_files(con, tables.LOAD_REFUSED, columns, paths, config, convert, report, typing)
     rows = sum(s.rows_read + len(s.malformed) for s in sources)
     return sources, rows, sum(excluded.values())
 
@@ -170,7 +241,6 @@ def load_files(
     result = LoadResult(files_skipped=skipped)
     if not digests:
         return result
-    sources, rows_read, rows_excluded = _stage_contacts(con, list(digests), config, on_progress)
     _register_channel_map(con, config)
     params = {
         "source_tz": config.source_timezone,
@@ -182,7 +252,7 @@ def load_files(
         "order_by": config.dedupe.order_by if config.dedupe else "",
         "run_id": run_id,
     }
-    sqlfiles.build(con, "staging/stg_contacts", tables.LOAD_TYPED, params)
+    sources, rows_read, rows_excluded = _stage_contacts(con, list(digests), config, params, on_progress)
     result.files = [str(s.path) for s in sources]
     result.rows_read, result.rows_excluded = rows_read, rows_excluded
 
@@ -220,5 +290,5 @@ def load_files(
                 result,
             )
     finally:
-        con.execute(f"drop table if exists {tables.LOAD_BATCH}")
+        con.execute(f"drop table if exists {tables.LOAD_REFUSED}")
     return result

@@ -6,7 +6,7 @@ typed as (
 ),
 
 batch as (
-    select * exclude (disallowed_value, delivery_order) from temp.load_batch
+    select * exclude (disallowed_value, delivery_order) from temp.load_refused
 ),
 
 final as (

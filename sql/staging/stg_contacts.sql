@@ -1,8 +1,8 @@
--- one row per source row of the batch being loaded: typed, mapped, and the first rule it breaks (null = good)
+-- one row per source row of the Arrow batch being stored: typed, mapped, and the first rule it breaks (null = good)
 with
 
 batch as (
-    select * from temp.load_batch
+    select * from temp.incoming_batch
 ),
 
 channel_map as (
