@@ -428,9 +428,27 @@ STEPS = (
 _BY_NAME = {step.name: step for step in STEPS}
 
 
+# how long a step waits for another process to let go of the database file before it gives up
+LOCK_WAIT_SECONDS = 30.0
+
+
 def connect(db_path: Path | str, config: Config) -> duckdb.DuckDBPyConnection:
-    """Open the pipeline database for a step, with the config's memory limit."""
-    return db.connect(db_path, memory_limit=config.memory_limit)
+    """Open the pipeline database for a step, with the config's memory limit.
+
+    Another process can hold the file for a moment (a second run opening it to find the database
+    busy, between two of this run's steps): the step waits up to LOCK_WAIT_SECONDS for it instead
+    of failing a run that holds the lease.
+    """
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    pause = 0.05
+    while True:
+        try:
+            return db.connect(db_path, memory_limit=config.memory_limit)
+        except db.DatabaseLocked:
+            if time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
 
 
 def _start(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> None:

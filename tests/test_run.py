@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,8 +13,8 @@ import duckdb
 import pytest
 
 from fcr import config as config_module
+from fcr import db, tasks
 from fcr import run as runner
-from fcr import tasks
 from fcr.config import build_config, load_config
 from fcr.load import quarantine
 from fcr.load.contacts import QuarantineThresholdError
@@ -302,3 +305,43 @@ def test_a_database_from_an_earlier_version_runs_and_loses_the_tables_it_left(tm
     with duckdb.connect(str(db_path), read_only=True) as con:
         left = con.execute("select table_name from duckdb_tables() where schema_name = 'staging'").fetchall()
     assert not {"delta_case_starts", "load_typed", "load_good"} & {name for (name,) in left}
+
+
+def _hold_file(db_path: Path, seconds: float) -> subprocess.Popen:
+    """Another process with the database file open for writing for `seconds`, once it has the lock."""
+    script = (
+        "import duckdb, sys, time\n"
+        "con = duckdb.connect(sys.argv[1])\n"
+        "print('holding', flush=True)\n"
+        "time.sleep(float(sys.argv[2]))\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script, str(db_path), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout.readline().strip() == "holding"
+    return holder
+
+
+def test_a_step_waits_for_another_process_to_let_go_of_the_file(tmp_path: Path):
+    db_path = tmp_path / "fcr.duckdb"
+    db.connect(db_path).close()
+    holder = _hold_file(db_path, 1.5)
+    clock = time.monotonic()
+    con = runner.connect(db_path, build_config({}))
+    waited = time.monotonic() - clock
+    con.close()
+    holder.wait()
+    assert waited > 0.5  # it opened the file once the holder had gone, not beside it
+
+
+def test_a_step_gives_up_on_a_file_held_longer_than_the_wait(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    db_path = tmp_path / "fcr.duckdb"
+    db.connect(db_path).close()
+    monkeypatch.setattr(runner, "LOCK_WAIT_SECONDS", 0.3)
+    holder = _hold_file(db_path, 5)
+    try:
+        with pytest.raises(db.DatabaseLocked, match="is open for writing in another process"):
+            runner.connect(db_path, build_config({}))
+    finally:
+        holder.kill()
+        holder.wait()
