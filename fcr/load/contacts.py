@@ -84,7 +84,7 @@ def stage_files(
     """
     names = ", ".join(f"{c} varchar" for c in (*columns, "source_file"))
     con.execute(f"{tables.create_table(table)} ({names}, source_line bigint, file_order integer)")
-    store = _typed_store(con, table, columns, typing) if typing else _raw_store(con, table)
+    store = _typed_store(con, table, typing) if typing else _raw_store(con, table)
     sources = []
     for order, path in enumerate(paths):
         source = SourceFile(path.resolve())
@@ -110,20 +110,12 @@ def _raw_store(con: duckdb.DuckDBPyConnection, table: str) -> Callable[[pa.Table
     return store
 
 
-def _typed_store(
-    con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...], typing: Typing
-) -> Callable[[pa.Table], None]:
+def _typed_store(con: duckdb.DuckDBPyConnection, table: str, typing: Typing) -> Callable[[pa.Table], None]:
     """Type the registered batch into typing.target and keep its refused raw rows in the staged table."""
     sql = sqlfiles.read_sql(typing.model)
     bound = sqlfiles.bind(sql, typing.params)
-    text = pa.schema(
-        [
-            *((c, pa.string()) for c in (*columns, "source_file")),
-            ("source_line", pa.int64()),
-            ("file_order", pa.int32()),
-        ]
-    )
-    con.register(tables.INCOMING_BATCH, text.empty_table())
+    # the target's columns come from the model run on no rows shaped like the staged table
+    con.register(tables.INCOMING_BATCH, con.sql(f"select * from {table} limit 0").to_arrow_table())
     try:
         con.execute(f"{tables.create_table(typing.target)} as {sql}", bound)
     finally:
