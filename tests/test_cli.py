@@ -8,6 +8,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
+import fcr.run
 from fcr.cli import app
 from fcr.config import ConfigError, load_config, parse_duration
 from tests.conftest import write_contacts
@@ -190,9 +191,13 @@ def test_a_corrupt_database_file_gets_one_sentence_not_a_traceback(tmp_path: Pat
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
-def test_a_database_another_process_writes_gets_one_sentence_naming_it(tmp_path: Path):
+def test_a_database_another_process_writes_gets_one_sentence_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     import subprocess
     import sys
+
+    monkeypatch.setattr(fcr.run, "LOCK_WAIT_SECONDS", 0.3)  # the wait has its own tests
 
     db = tmp_path / "fcr.duckdb"
     holder = subprocess.Popen(
