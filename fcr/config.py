@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal, get_args
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -228,10 +230,50 @@ class ValidationConfig(_Strict):
 
 
 class ServingConfig(_Strict):
-    """Where the read-only copy for BI tools goes after each publish."""
+    """Where the read-only copies for BI tools go after each publish (enabled = false: none)."""
 
     enabled: bool = True
     dir: Path | None = None
+    # a PostgreSQL server BI tools query: its URL without a password (libpq reads that from
+    # PGPASSWORD or ~/.pgpass), or the name of an environment variable that holds the whole URL
+    postgres_url: str | None = None
+    postgres_url_env: str | None = None
+    postgres_schema: str = Field(default="fcr", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+
+    @field_validator("postgres_url")
+    @classmethod
+    def _no_password_in_the_file(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError(f"must start with postgresql:// (got {value.split(':', 1)[0]!r})")
+        if parts.password is not None or "password=" in parts.query:
+            raise ValueError(
+                "holds a password: keep it out of the config file (set PGPASSWORD, use ~/.pgpass, "
+                "or put the whole URL in an environment variable and name it in postgres_url_env)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_postgres_source(self) -> ServingConfig:
+        if self.postgres_url and self.postgres_url_env:
+            raise ValueError("set postgres_url or postgres_url_env, not both")
+        return self
+
+    def postgres_target(self) -> str | None:
+        """The PostgreSQL URL to serve to, read from the environment when the config names a variable."""
+        if not self.enabled or not (self.postgres_url or self.postgres_url_env):
+            return None
+        if self.postgres_url:
+            return self.postgres_url
+        value = os.environ.get(self.postgres_url_env or "")
+        if not value:
+            raise ConfigError(
+                f"[serving] postgres_url_env names the environment variable {self.postgres_url_env}, "
+                "which is not set: export it with the server's postgresql:// URL, or remove the key"
+            )
+        return value
 
 
 def _column_shorthand(value: object) -> object:

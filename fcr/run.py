@@ -26,6 +26,7 @@ from fcr.load.contacts import LoadResult, QuarantineThresholdError, load_files
 from fcr.load.customers import CustomersLoad, load_customers
 from fcr.load.read import FileLoadError, expand_paths
 from fcr.publish.commit import StagingReplaced, check_staged_by, publish
+from fcr.publish.postgres import serve_postgres
 from fcr.publish.serve import ServeError, ServeResult, serve
 from fcr.transform import incremental
 from fcr.transform.link import link_delta, link_sensitivity_delta, linking_params, sensitivity_definitions
@@ -401,11 +402,16 @@ def _publish(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> No
 
 
 def _serve(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> None:
-    """Replace the read-only serving copy (DuckDB file and Parquet) of the published tables."""
-    if not run.config.serving.enabled:
+    """Replace the read-only serving copies of the published tables: files, and PostgreSQL if configured."""
+    settings = run.config.serving
+    if not settings.enabled:
         return
-    run.serving = serve(con, run.serve_dir or run.config.serving.dir)
+    run.serving = serve(con, run.serve_dir or settings.dir)
     progress(f"serving copy written to {run.serving.directory}")
+    url = settings.postgres_target()
+    if url:
+        served = serve_postgres(con, url, settings.postgres_schema, run.run_id)
+        progress(f"{len(served.rows)} tables served to PostgreSQL at {served.server}, schema {served.schema}")
 
 
 @dataclass(frozen=True)
@@ -453,6 +459,7 @@ def connect(db_path: Path | str, config: Config) -> duckdb.DuckDBPyConnection:
 
 def _start(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> None:
     """Take the database for the run and log it as running; mark the runs found interrupted."""
+    run.config.serving.postgres_target()  # a URL variable that is not set fails the run before it loads
     replaced = lease.acquire(con, lease.Holder(run.run_id, run.owner), run.config.run_lease_timeout)
     stale = [r for r in runlog.running_runs(con) if r != run.run_id]
     stale += [replaced] if replaced and replaced not in stale else []

@@ -70,3 +70,27 @@ def test_sql_models_use_only_aggregates_that_spill_to_disk():
     for path in (ROOT / "sql").rglob("*.sql"):
         code = "\n".join(line.split("--")[0] for line in path.read_text().splitlines())
         assert not unspillable.search(code), f"{path.relative_to(ROOT)}: {unspillable.search(code).group(0)}"
+
+
+def test_each_published_tables_documented_key_is_unique_and_never_null(demo_db: Path):
+    """The serving copies make it their primary key (PostgreSQL refuses a duplicate)."""
+    import duckdb
+
+    con = duckdb.connect(str(demo_db), read_only=True)
+    keyed = {name: spec for name, spec in load_schema().items() if "primary_key" in spec}
+    assert {name.split(".")[1] for name in keyed} == {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'published' "
+            "and table_name <> 'pipeline_runs'"
+        ).fetchall()
+    }
+    for name, spec in keyed.items():
+        key = ", ".join(spec["primary_key"])
+        any_null = " or ".join(f"{column} is null" for column in spec["primary_key"])
+        rows, keys, with_null = con.execute(
+            f"select count(*), count(distinct ({key})), count(*) filter (where {any_null}) from {name}"
+        ).fetchone()
+        assert rows > 0 and keys == rows and with_null == 0, name
+        assert set(spec.get("money", [])) <= set(spec["columns"]), name
+    con.close()
