@@ -234,6 +234,9 @@ class ServingConfig(_Strict):
 
     enabled: bool = True
     dir: Path | None = None
+    # Parquet snapshots kept (the newest; `current` points at the last): a reader part-way through
+    # one keeps its files while this many later publishes are served
+    keep_snapshots: int = Field(default=3, ge=1)
     # a PostgreSQL server BI tools query: its URL without a password (libpq reads that from
     # PGPASSWORD or ~/.pgpass), or the name of an environment variable that holds the whole URL
     postgres_url: str | None = None

@@ -236,6 +236,7 @@ def _serving_json(result: ServeResult | None) -> dict[str, Any] | None:
     return {
         "directory": str(result.directory),
         "database": str(result.database),
+        "snapshot": str(result.snapshot) if result.snapshot else None,
         "parquet": {name: str(path) for name, path in result.parquet.items()},
         "rows": result.rows,
         "seconds": result.seconds,
@@ -248,6 +249,7 @@ def _serving(value: dict[str, Any] | None) -> ServeResult | None:
     return ServeResult(
         directory=Path(value["directory"]),
         database=Path(value["database"]),
+        snapshot=Path(value["snapshot"]) if value.get("snapshot") else None,
         parquet={name: Path(path) for name, path in value["parquet"].items()},
         rows=value["rows"],
         seconds=value["seconds"],
@@ -406,7 +408,7 @@ def _serve(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> None
     settings = run.config.serving
     if not settings.enabled:
         return
-    run.serving = serve(con, run.serve_dir or settings.dir)
+    run.serving = serve(con, run.serve_dir or settings.dir, run.run_id, settings.keep_snapshots)
     progress(f"serving copy written to {run.serving.directory}")
     url = settings.postgres_target()
     if url:

@@ -306,3 +306,19 @@ def test_a_table_an_older_version_left_with_other_columns_is_rebuilt_with_the_ne
         ("cases_2",),
         ("cases_pkey",),
     ]
+
+
+def test_every_example_query_of_the_bi_guide_runs_and_returns_rows(tmp_path: Path, postgres_url: str):
+    import re
+
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "bi.md").read_text()
+    queries = re.findall(r"```sql\n(.*?)```", guide, flags=re.S)
+    assert len(queries) >= 7
+    write_sample(SampleSpec(contacts=6000), tmp_path / "c.csv")
+    run(
+        [str(tmp_path / "c.csv")],
+        tmp_path / "fcr.duckdb",
+        build_config({"serving": {"postgres_url": postgres_url}}),
+    )
+    for query in queries:
+        assert _query(postgres_url, query.strip().removesuffix(";")), query

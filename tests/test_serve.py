@@ -16,7 +16,7 @@ from fcr import tables
 from fcr.cli import app
 from fcr.config import build_config
 from fcr.generate import SampleSpec, write_sample
-from fcr.publish.serve import MANIFEST, SERVING_DATABASE, serve
+from fcr.publish.serve import CURRENT, MANIFEST, SERVING_DATABASE, SNAPSHOTS, serve
 from fcr.run import run
 from tests.conftest import write_contacts
 
@@ -45,16 +45,21 @@ def test_the_serving_copy_holds_every_published_table_and_view(run_log):
     for name in published:
         expected = contents(con, f"published.{name}")
         assert contents(served, f"published.{name}") == expected, name
-        assert contents(con, f"read_parquet('{directory / name}.parquet')") == expected, name
+        assert contents(con, f"read_parquet('{directory / CURRENT / name}.parquet')") == expected, name
     served.close()
     manifest = json.loads((directory / MANIFEST).read_text())
     assert {name: t["rows"] for name, t in manifest["tables"].items()} == result.serving.rows
+    assert manifest["run_id"] == result.run_id
+    assert (directory / manifest["snapshot"]).resolve() == (directory / CURRENT).resolve()
     assert result.serving.rows["cases"] == 2
-    files = sorted(p.name for p in directory.iterdir())
-    assert files == sorted(
-        [SERVING_DATABASE, MANIFEST, *(f"{n}.parquet" for n in published)]
-    )  # no temp files
-    for path in directory.iterdir():
+    assert sorted(p.name for p in directory.iterdir()) == sorted(
+        [SERVING_DATABASE, MANIFEST, CURRENT, SNAPSHOTS]
+    )
+    snapshot = directory / CURRENT
+    assert sorted(p.name for p in snapshot.iterdir()) == sorted(
+        [MANIFEST, *(f"{n}.parquet" for n in published)]
+    )
+    for path in [directory / SERVING_DATABASE, directory / MANIFEST, *snapshot.iterdir()]:
         assert not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH), path
 
 
@@ -99,17 +104,51 @@ def test_serve_first_removes_temp_files_a_failed_or_killed_serve_left(tmp_path: 
     con = duckdb.connect(str(tmp_path / "fcr.duckdb"))
     con.execute("create schema published; create table published.cases as select 'a' as case_id")
 
+    (directory / SNAPSHOTS).mkdir()
+    (directory / SNAPSHOTS / f".20261101T000000000000Z_run.{dead}.tmp").mkdir()  # a killed serve's snapshot
+    (directory / SNAPSHOTS / f".20261101T000000000000Z_run.{os.getppid()}.tmp").mkdir()  # a live one's
+    (directory / "cases.parquet").write_text("an earlier version's copy, which would go stale")
+
     serve(con, directory)
 
     assert sorted(p.name for p in directory.iterdir()) == sorted(
-        [SERVING_DATABASE, MANIFEST, "cases.parquet", *kept]
+        [SERVING_DATABASE, MANIFEST, CURRENT, SNAPSHOTS, *kept]
     )
+    assert sorted(p.name for p in (directory / SNAPSHOTS).iterdir()) == sorted(
+        [(directory / CURRENT).resolve().name, f".20261101T000000000000Z_run.{os.getppid()}.tmp"]
+    )
+
+
+def test_each_publish_is_a_snapshot_current_points_at_and_only_the_newest_are_kept(tmp_path: Path):
+    con = duckdb.connect(str(tmp_path / "fcr.duckdb"))
+    con.execute("create schema published")
+    directory, resolved = tmp_path / "serving", []
+    for publish in range(4):
+        con.execute(
+            f"create or replace table published.cases as select range as case_id from range({publish + 1})"
+        )
+        con.execute(f"create or replace table published.metrics as select {publish} as publish")
+        result = serve(
+            con, directory, run_id=f"scheduled__2026-11-0{publish + 1}T00:00:00+00:00", keep_snapshots=2
+        )
+        resolved.append((directory / CURRENT).resolve())
+        assert resolved[-1] == result.snapshot
+        snapshot_manifest = json.loads((result.snapshot / MANIFEST).read_text())
+        assert snapshot_manifest["tables"]["cases"] == {"rows": publish + 1, "parquet": "cases.parquet"}
+        assert snapshot_manifest["run_id"] == f"scheduled__2026-11-0{publish + 1}T00:00:00+00:00"
+    assert len(set(resolved)) == 4 and ":" not in resolved[-1].name
+    assert sorted((directory / SNAPSHOTS).iterdir()) == resolved[-2:]  # the two newest, in serving order
+    # a reader that resolved `current` once reads one publish, whatever was served since
+    earlier = resolved[-2]
+    cases = con.execute(f"select count(*) from '{earlier}/cases.parquet'").fetchone()[0]
+    metrics = con.execute(f"select publish from '{earlier}/metrics.parquet'").fetchone()[0]
+    assert (cases, metrics) == (3, 2)
 
 
 def _poll(directory: str, stop, results) -> None:
     """Read the serving copy in a loop as a BI tool would; report what was seen and any error."""
     seen, errors = [], []
-    database, parquet = Path(directory) / SERVING_DATABASE, Path(directory) / "case_contacts.parquet"
+    database = Path(directory) / SERVING_DATABASE
     while not stop.is_set():
         try:
             con = duckdb.connect(str(database), read_only=True)
@@ -119,8 +158,19 @@ def _poll(directory: str, stop, results) -> None:
                 "(select count(*) from published.metrics), (select count(*) from published.metric_rates)"
             ).fetchone()
             con.close()
-            rows = duckdb.connect().execute(f"select count(*) from read_parquet('{parquet}')").fetchone()[0]
-            seen.append((case_contacts, from_cases, metrics, rates, rows))
+            # a Parquet reader resolves `current` once, then reads that snapshot's files
+            snapshot = (Path(directory) / CURRENT).resolve()
+            listed = json.loads((snapshot / MANIFEST).read_text())["tables"]
+            reader = duckdb.connect()
+            counted = {
+                name: reader.execute(
+                    f"select count(*) from read_parquet('{snapshot / table['parquet']}')"
+                ).fetchone()[0]
+                for name, table in listed.items()
+            }
+            reader.close()
+            assert counted == {name: table["rows"] for name, table in listed.items()}, "a mix of publishes"
+            seen.append((case_contacts, from_cases, metrics, rates, counted["case_contacts"]))
         except Exception as exc:  # anything a reader would see as a failure
             errors.append(repr(exc))
     results.put((seen, errors))
@@ -163,3 +213,20 @@ def test_a_reader_polling_during_publishes_never_errors_nor_sees_a_partial_table
         assert case_contacts in expected_case_contacts
         assert parquet_rows in expected_case_contacts
     assert len({s[0] for s in seen}) >= 2, "the reader should have seen a publish replace the copy"
+
+
+def test_the_bi_guides_parquet_examples_read_the_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import re
+
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "bi.md").read_text()
+    examples = re.findall(r"```python\n(.*?)```", guide, flags=re.S)
+    assert len(examples) == 3
+    csv = write_contacts(tmp_path / "c.csv", ROWS)
+    run(
+        [str(csv)], tmp_path / "fcr.duckdb", build_config({"serving": {"dir": str(tmp_path / "fcr_serving")}})
+    )
+    monkeypatch.chdir(tmp_path)
+    for example in examples:
+        names: dict = {}
+        exec(compile(example, "docs/bi.md", "exec"), names)
+    assert len(names["cases"]) == 2 and len(names["contacts"]) == 3

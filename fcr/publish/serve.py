@@ -1,10 +1,14 @@
-"""Copy the published tables to a read-only serving copy for BI tools, each file replaced atomically.
+"""Copy the published tables to a read-only serving copy for BI tools, one publish at a time.
 
 A BI tool reads the serving copy, never the pipeline's database, so it cannot lock the writer out
-and never sees a half-written table: every file is written under a temporary name, flushed to disk
-and renamed over the old one (os.replace). A reader that has the old file open keeps reading it.
-Temp files a failed or killed serve left behind are deleted when the next serve starts.
-The export (fcr/export.py) writes its Parquet files with the same writer, write_parquet_files.
+and never sees a half-written table. The DuckDB file is written under a temporary name, flushed to
+disk and renamed over the old one (os.replace). The Parquet files of each publish go to a snapshot
+directory of their own, snapshots/<served at>_<run id>/, written under a temporary name and
+renamed whole; the `current` symlink is then swapped to it by rename, so a reader that resolves
+`current` once reads every table of one publish. The newest keep_snapshots snapshots are kept, so
+a reader part-way through one is not cut short. Temp files and directories a failed or killed
+serve left behind are deleted when the next serve starts. The export (fcr/export.py) writes its
+Parquet files with the same writer, write_parquet_files.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import stat
 import time
 from dataclasses import dataclass, field
@@ -24,6 +29,8 @@ from fcr import tables
 
 SERVING_DATABASE = "fcr_published.duckdb"
 MANIFEST = "manifest.json"
+SNAPSHOTS = "snapshots"
+CURRENT = "current"
 _READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
 _TEMPORARY_NAME = re.compile(r"\..+\.(?P<pid>\d+)\.tmp(?:\.wal)?")
 
@@ -40,6 +47,7 @@ class ServeResult:
 
     directory: Path
     database: Path
+    snapshot: Path | None = None  # snapshots/<served at>_<run id>/, where `current` points
     parquet: dict[str, Path] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -68,18 +76,41 @@ def published_relations(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in rows]
 
 
-def serve(con: duckdb.DuckDBPyConnection, directory: Path | str | None = None) -> ServeResult:
-    """Write every published table and view to <directory>/fcr_published.duckdb and <name>.parquet."""
+def serve(
+    con: duckdb.DuckDBPyConnection,
+    directory: Path | str | None = None,
+    run_id: str = "manual",
+    keep_snapshots: int = 3,
+) -> ServeResult:
+    """Write every published table and view to a new Parquet snapshot, point `current` at it, and
+    replace <directory>/fcr_published.duckdb and manifest.json."""
     clock = time.perf_counter()
     directory = Path(directory) if directory else default_directory(database_path(con))
     result = ServeResult(directory=directory, database=directory / SERVING_DATABASE)
+    served_at = datetime.now(UTC)
     try:
         names = published_relations(con)
         result.rows = {name: _row_count(con, name) for name in names}
-        written = write_parquet_files(con, [f"{tables.PUBLISHED}.{name}" for name in names], directory)
-        result.parquet = {relation.split(".", 1)[1]: path for relation, path in written.items()}
+        snapshots = directory / SNAPSHOTS
+        snapshots.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temporaries(directory)
+        _remove_stale_temporaries(snapshots)
+        result.snapshot = snapshots / _snapshot_name(served_at, run_id)
+        incoming = _temporary(result.snapshot)
+        written = write_parquet_files(con, [f"{tables.PUBLISHED}.{name}" for name in names], incoming)
+        _write_manifest(
+            incoming,
+            _manifest(result, served_at, run_id, {r.split(".", 1)[1]: p.name for r, p in written.items()}),
+        )
+        _sync_directory(incoming)
+        os.rename(incoming, result.snapshot)
+        _point_current(directory, result.snapshot)
+        result.parquet = {name: result.snapshot / f"{name}.parquet" for name in names}
         _write_database(con, names, result.database)
-        _write_manifest(directory, result)
+        relative = {name: str(path.relative_to(directory)) for name, path in result.parquet.items()}
+        _write_manifest(directory, _manifest(result, served_at, run_id, relative))
+        _prune_snapshots(snapshots, keep_snapshots)
+        _remove_retired_parquet(directory, names)
     except (OSError, duckdb.Error) as exc:
         raise ServeError(
             f"the run published, but the serving copy in {directory} could not be written: {exc}"
@@ -88,15 +119,45 @@ def serve(con: duckdb.DuckDBPyConnection, directory: Path | str | None = None) -
     return result
 
 
+def _snapshot_name(served_at: datetime, run_id: str) -> str:
+    """<served at, sortable>_<run id with only file-name-safe characters>."""
+    return f"{served_at:%Y%m%dT%H%M%S%fZ}_{re.sub(r'[^A-Za-z0-9_.-]+', '-', run_id)}"
+
+
+def _point_current(directory: Path, snapshot: Path) -> None:
+    """Swap the `current` symlink to the snapshot by rename: readers find the old one or the new one."""
+    link = _temporary(directory / CURRENT)
+    os.symlink(snapshot.relative_to(directory), link)
+    os.replace(link, directory / CURRENT)
+    _sync_directory(directory)
+
+
+def _prune_snapshots(snapshots: Path, keep: int) -> None:
+    """Delete all but the newest `keep` snapshots (names sort by when they were served)."""
+    complete = sorted(p for p in snapshots.iterdir() if p.is_dir() and not p.name.startswith("."))
+    for old in complete[:-keep]:
+        shutil.rmtree(old)
+
+
+def _remove_retired_parquet(directory: Path, names: list[str]) -> None:
+    """Delete the <table>.parquet files an earlier version kept beside the database: they would go stale."""
+    for name in names:
+        (directory / f"{name}.parquet").unlink(missing_ok=True)
+
+
 def _row_count(con: duckdb.DuckDBPyConnection, name: str) -> int:
     return con.execute(f"select count(*) from {tables.PUBLISHED}.{name}").fetchone()[0]
 
 
 def _remove_stale_temporaries(directory: Path) -> None:
-    """Delete temp files a failed or killed serve left behind, so they cannot pile up and fill the disk."""
+    """Delete the temp files and directories a failed or killed serve left, so they cannot fill the disk."""
     for path in directory.iterdir():
         match = _TEMPORARY_NAME.fullmatch(path.name)
-        if match and path.is_file() and not _is_other_live_process(int(match["pid"])):
+        if not match or _is_other_live_process(int(match["pid"])):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
             path.unlink(missing_ok=True)
 
 
@@ -114,10 +175,13 @@ def _is_other_live_process(pid: int) -> bool:
 
 
 def _temporary(path: Path) -> Path:
-    """A sibling name for writing `path` (same directory, so os.replace is atomic)."""
+    """A sibling name for writing `path` (same directory, so the rename is atomic)."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     for leftover in (temporary, temporary.with_name(temporary.name + ".wal")):
-        leftover.unlink(missing_ok=True)
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover)
+        else:
+            leftover.unlink(missing_ok=True)
     return temporary
 
 
@@ -161,16 +225,19 @@ def _write_parquet(con: duckdb.DuckDBPyConnection, relation: str, target: Path) 
     _replace(temporary, target)
 
 
-def _write_manifest(directory: Path, result: ServeResult) -> None:
+def _manifest(result: ServeResult, served_at: datetime, run_id: str, parquet: dict[str, str]) -> dict:
+    return {
+        "served_at": served_at.isoformat(timespec="seconds"),
+        "run_id": run_id,
+        "snapshot": f"{SNAPSHOTS}/{result.snapshot.name}" if result.snapshot else None,
+        "database": result.database.name,
+        "tables": {name: {"rows": rows, "parquet": parquet[name]} for name, rows in result.rows.items()},
+    }
+
+
+def _write_manifest(directory: Path, manifest: dict) -> None:
     target = directory / MANIFEST
     temporary = _temporary(target)
-    manifest = {
-        "served_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "database": result.database.name,
-        "tables": {
-            name: {"rows": rows, "parquet": result.parquet[name].name} for name, rows in result.rows.items()
-        },
-    }
     temporary.write_text(json.dumps(manifest, indent=2) + "\n")
     _replace(temporary, target)
 
@@ -181,8 +248,13 @@ def _replace(temporary: Path, target: Path) -> None:
         os.fsync(handle.fileno())
     temporary.chmod(_READ_ONLY)
     os.replace(temporary, target)
-    directory = os.open(target.parent, os.O_RDONLY)
+    _sync_directory(target.parent)
+
+
+def _sync_directory(directory: Path) -> None:
+    """Flush a directory's entries (the renames in it) to disk."""
+    handle = os.open(directory, os.O_RDONLY)
     try:
-        os.fsync(directory)
+        os.fsync(handle)
     finally:
-        os.close(directory)
+        os.close(handle)
