@@ -54,8 +54,14 @@ def published_state(db_path: Path) -> dict[str, list[tuple]]:
 
 
 def file_digests(directory: Path) -> dict[str, str]:
-    """sha256 of every file in a directory, by name."""
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.iterdir())}
+    """sha256 of every file under a directory and the target of every link, by relative path."""
+    return {
+        str(p.relative_to(directory)): f"-> {p.readlink()}"
+        if p.is_symlink()
+        else hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(directory.rglob("*"))
+        if p.is_symlink() or p.is_file()
+    }
 
 
 def cli_run(tmp_path: Path, csv: Path) -> object:

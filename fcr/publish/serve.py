@@ -126,9 +126,11 @@ def _snapshot_name(served_at: datetime, run_id: str) -> str:
 
 def _point_current(directory: Path, snapshot: Path) -> None:
     """Swap the `current` symlink to the snapshot by rename: readers find the old one or the new one."""
-    link = _temporary(directory / CURRENT)
+    link, current = _temporary(directory / CURRENT), directory / CURRENT
     os.symlink(snapshot.relative_to(directory), link)
-    os.replace(link, directory / CURRENT)
+    if current.is_dir() and not current.is_symlink():
+        shutil.rmtree(current)  # a copy of the serving dir that did not keep the link (cp -r, copytree)
+    os.replace(link, current)
     _sync_directory(directory)
 
 
