@@ -222,6 +222,7 @@ def test_the_same_file_under_another_path_or_name_loads_once(tmp_path: Path):
     assert result.load.files_skipped == [str(twin)]
 
 
+@pytest.mark.slow
 def test_re_loading_an_old_file_never_reverts_a_later_correction(tmp_path: Path):
     config = build_config({})
     db_path = tmp_path / "fcr.duckdb"
@@ -237,6 +238,7 @@ def test_re_loading_an_old_file_never_reverts_a_later_correction(tmp_path: Path)
     assert reason == "billing"
 
 
+@pytest.mark.slow
 def test_a_mistyped_future_as_of_is_refused_and_full_as_of_resets_the_watermark(tmp_path: Path):
     from datetime import UTC, datetime
 

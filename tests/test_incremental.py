@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -80,6 +81,7 @@ def final_rows(db_path: Path) -> dict[tuple, tuple]:
     return {tuple(row[i] for i in key): row for row in rows}
 
 
+@pytest.mark.slow
 @property_settings(10)
 @given(
     files=batches(), link_by=st.sampled_from(["window", "ticket"]), transfer_gap=st.sampled_from([None, "2h"])
@@ -164,6 +166,7 @@ def test_provisional_periods_become_final_as_the_watermark_passes(tmp_path: Path
     assert final is True
 
 
+@pytest.mark.slow
 def test_changing_a_linking_setting_rebuilds_everything(tmp_path: Path):
     db = tmp_path / "db.duckdb"
     rows = [_row("a", "2026-01-01 09:00:00"), _row("b", "2026-01-03 09:00:00")]

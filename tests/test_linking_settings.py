@@ -180,6 +180,7 @@ def test_uncounted_self_service_still_counts_an_ivr_call_an_agent_took(run_log):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("window_mode", ["rolling", "anchored"])
 def test_a_ticket_figure_marked_final_never_moves(run_log, window_mode):
     # F1 (03-02) and F2 (03-20) share ticket T-100: 18 days apart, inside the 30-day ticket horizon.

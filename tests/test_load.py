@@ -252,6 +252,7 @@ def test_glob_loads_every_matching_file_and_later_files_win(tmp_path: Path):
     con.close()
 
 
+@pytest.mark.slow
 def test_a_large_first_load_is_visible_to_the_rest_of_the_run(tmp_path: Path):
     # more rows than one DuckDB row group, loaded into a new database in one transaction
     path = tmp_path / "big.csv"

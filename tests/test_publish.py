@@ -176,6 +176,7 @@ def test_a_run_without_new_files_checks_no_batch_but_still_audits_the_outputs(ru
     assert again.validation_detail["output"]["passed"]
 
 
+@pytest.mark.slow
 def test_a_late_day_that_merges_cases_publishes_on_the_defaults(tmp_path: Path):
     # K1 on 10-20 and 10-29 (9 days apart: two cases); the 10-26 file arrives last and links them.
     days = {

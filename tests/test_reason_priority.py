@@ -222,6 +222,7 @@ def test_too_many_bad_customer_rows_stop_the_run(tmp_path: Path) -> None:
     assert "1 of 8 customer rows" in row["message"]
 
 
+@pytest.mark.slow
 def test_customers_are_kept_replaced_by_redelivery_and_loaded_once(tmp_path: Path) -> None:
     run_log(tmp_path, LOG, CUSTOMERS, as_of=AS_OF)
     run_log(tmp_path, LOG, CUSTOMERS, as_of=AS_OF)  # the same file again changes nothing
@@ -330,6 +331,7 @@ def test_cli_generates_and_runs_with_a_customers_file(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_incremental_runs_equal_one_full_run(tmp_path: Path) -> None:
     sample = generate_sample(SampleSpec(contacts=3000, seed=5, days=40))
     day = pc.utf8_slice_codeunits(sample.contacts["started_at"], 0, 10)

@@ -94,6 +94,7 @@ def test_a_run_passed_between_tasks_reads_back_equal(tmp_path: Path):
     assert runner.Run.from_xcom(json.loads(json.dumps(done.to_xcom()))) == done
 
 
+@pytest.mark.slow
 def test_the_run_row_times_every_step_of_a_cli_run_and_of_a_scheduled_one(tmp_path: Path):
     landing = _landing(tmp_path)
     cli = runner.run(

@@ -63,6 +63,7 @@ def test_the_serving_copy_holds_every_published_table_and_view(run_log):
         assert not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH), path
 
 
+@pytest.mark.slow
 def test_serve_dir_option_and_config(tmp_path: Path):
     csv = write_contacts(tmp_path / "c.csv", ROWS)
     target = tmp_path / "bi"

@@ -96,6 +96,7 @@ def test_landed_files_lists_the_intervals_files_or_says_what_is_missing(landing:
     assert "business date(s) 2026-11-04" in missing
 
 
+@pytest.mark.slow
 def test_three_intervals_publish_what_one_run_over_the_same_files_publishes(landing: Path, tmp_path: Path):
     settings = _settings(landing, tmp_path / "fcr.duckdb")
     runs = [run_interval(settings, day) for day in (1, 2, 3)]
@@ -159,6 +160,7 @@ def test_each_run_records_what_each_validation_stage_checked(landing: Path, tmp_
     assert not failed_detail["output"]["passed"]
 
 
+@pytest.mark.slow
 def test_intervals_in_any_order_end_where_they_end_in_order(landing: Path, tmp_path: Path):
     for day in (1, 2, 3):
         run_interval(_settings(landing, tmp_path / "in_order.duckdb"), day)
@@ -168,6 +170,7 @@ def test_intervals_in_any_order_end_where_they_end_in_order(landing: Path, tmp_p
     assert [run["watermark"] for run in backfilled] == [(DAY_1 + timedelta(days=3)).isoformat()] * 3
 
 
+@pytest.mark.slow
 def test_rerunning_an_interval_changes_nothing(landing: Path, tmp_path: Path):
     settings = _settings(landing, tmp_path / "fcr.duckdb")
     for day in (1, 2, 3):
@@ -198,6 +201,7 @@ def test_a_failed_step_is_recorded_with_its_interval_and_raises_an_error_retries
     assert "3 of 3 rows" in message and "Nothing was published" in message
 
 
+@pytest.mark.slow
 def test_a_second_run_waits_until_the_first_has_published(landing: Path, tmp_path: Path):
     settings = _settings(landing, tmp_path / "fcr.duckdb")
     day_1, day_2, day_3 = (DAY_1 + timedelta(days=n) for n in range(3))
@@ -232,6 +236,7 @@ def test_a_retried_load_keeps_its_scheduler_runs_database_and_the_killed_attempt
     assert runs == {killed["run_id"]: "interrupted", retry["run_id"]: "published"}
 
 
+@pytest.mark.slow
 def test_a_publish_forgets_only_the_changes_its_transform_took_in(landing: Path, tmp_path: Path):
     settings = _settings(landing, tmp_path / "fcr.duckdb")
     day_1, day_2, day_3 = (DAY_1 + timedelta(days=n) for n in range(3))

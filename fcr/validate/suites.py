@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -341,17 +342,45 @@ def _validate_frame(
     validated again for the counts and samples the report shows.
     """
     batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
-    result = batch.validate(
-        expectation_suite, expectation_parameters=params, result_format={"result_format": "BOOLEAN_ONLY"}
-    )
-    if result.success:
-        return []
-    result = batch.validate(
-        expectation_suite,
-        expectation_parameters=params,
-        result_format={"result_format": "SUMMARY", "partial_unexpected_count": sample_rows},
-    )
+    with _configurations_built_once():
+        result = batch.validate(
+            expectation_suite, expectation_parameters=params, result_format={"result_format": "BOOLEAN_ONLY"}
+        )
+        if result.success:
+            return []
+        result = batch.validate(
+            expectation_suite,
+            expectation_parameters=params,
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": sample_rows},
+        )
     return [_failure(suite, r, frame, sample_rows) for r in result.results if not r.success]
+
+
+@contextmanager
+def _configurations_built_once():
+    """Build each expectation's configuration once per validation instead of at every look-up.
+
+    GX's Expectation.configuration is a property that serialises the whole expectation (a
+    pydantic dict) on each access, and a validation reads it about 60 times per expectation: a
+    third of the validation time on small frames (DECISIONS.md). An expectation object is not
+    changed while it is validated, so each one's first configuration is the one it would rebuild.
+    """
+    from great_expectations.expectations.expectation import Expectation
+
+    built = Expectation.configuration
+    seen: dict[int, tuple[Any, Any]] = {}  # id -> (expectation, configuration): held, so no id is reused
+
+    def configuration(expectation):
+        known = seen.get(id(expectation))
+        if known is None or known[0] is not expectation:
+            known = seen[id(expectation)] = (expectation, built.fget(expectation))
+        return known[1]
+
+    Expectation.configuration = property(configuration)
+    try:
+        yield
+    finally:
+        Expectation.configuration = built
 
 
 def _failure(suite: Suite, result, frame, sample_rows: int) -> Failure:
