@@ -76,14 +76,15 @@ def connect(path: Path | str, memory_limit: str = "2GB", read_only: bool = False
             con.execute(f"create schema if not exists {schema}")
         # stored in the file, not temporary: published.metric_rates is a view that BI tools query
         sqlfiles.execute(con, "macros/resolution_rate")
-        _drop_retired_tables(con)
     for macro in _MACROS:
         sqlfiles.execute(con, macro)
     return con
 
 
-def _drop_retired_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop the tables an earlier version left (a view now has one's name; the others only took space)."""
+def drop_retired_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the tables an earlier version left (a view now has one's name; the others only took space).
+
+    A run does it once, as it takes the database, before any step builds that view."""
     stored = {
         f"{schema}.{name}"
         for schema, name in con.execute(

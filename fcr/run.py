@@ -462,6 +462,7 @@ def connect(db_path: Path | str, config: Config) -> duckdb.DuckDBPyConnection:
 def _start(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> None:
     """Take the database for the run and log it as running; mark the runs found interrupted."""
     run.config.serving.postgres_target()  # a URL variable that is not set fails the run before it loads
+    db.drop_retired_tables(con)
     replaced = lease.acquire(con, lease.Holder(run.run_id, run.owner), run.config.run_lease_timeout)
     stale = [r for r in runlog.running_runs(con) if r != run.run_id]
     stale += [replaced] if replaced and replaced not in stale else []

@@ -15,7 +15,7 @@ from fcr.run import RunResult, run
 
 # `make test` and CI run each property test's full budget; the quick loop passes
 # `--hypothesis-profile quick`, which caps every budget at a couple of examples.
-settings.register_profile("quick", max_examples=2)
+settings.register_profile("quick", max_examples=1)
 
 
 def property_settings(examples: int) -> settings:

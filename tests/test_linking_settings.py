@@ -94,8 +94,8 @@ def test_transfer_gap_and_interaction_legs_together(run_log):
 
 @pytest.mark.parametrize(
     ("window_mode", "link_by"),
-    [  # nine runs each: the quick loop keeps the default definition, the slow suite the other two
-        ("rolling", "window"),
+    [  # nine runs each, left to make test; every run checks the definition in use against its metrics
+        pytest.param("rolling", "window", marks=pytest.mark.slow),
         pytest.param("anchored", "window", marks=pytest.mark.slow),
         pytest.param("rolling", "ticket", marks=pytest.mark.slow),
     ],
