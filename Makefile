@@ -20,7 +20,7 @@ test: setup
 	$(BIN)/ruff check .
 	$(BIN)/pytest -n 2 --dist loadfile
 
-# The loop while editing: no slow, Airflow, browser or PostgreSQL tests, two examples per property test.
+# The loop while editing: no slow, Airflow, browser or PostgreSQL tests, one example per property test.
 quick: setup
 	$(BIN)/pytest -n 2 -m "not slow and not airflow and not browser and not postgres" --hypothesis-profile quick
 

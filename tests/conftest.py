@@ -14,12 +14,12 @@ from fcr.config import build_config
 from fcr.run import RunResult, run
 
 # `make test` and CI run each property test's full budget; the quick loop passes
-# `--hypothesis-profile quick`, which caps every budget at a couple of examples.
+# `--hypothesis-profile quick`, which runs one example of each.
 settings.register_profile("quick", max_examples=1)
 
 
 def property_settings(examples: int) -> settings:
-    """A property test's settings: `examples` runs of the pipeline, capped by the profile (quick: 2)."""
+    """A property test's settings: `examples` runs of the pipeline, capped by the profile (quick: 1)."""
     return settings(
         max_examples=min(examples, settings.default.max_examples),
         deadline=None,
