@@ -74,7 +74,7 @@ PUBLISH_MAP = {
 
 
 # tables earlier versions left in the file: the load's scratch (now temporary) and the case starts
-# (now a view of that name); a writable connection drops them
+# (now a view of that name); a run drops them as it takes the database
 RETIRED_TABLES = (f"{STAGING}.load_typed", f"{STAGING}.load_good", DELTA_CASE_STARTS)
 
 

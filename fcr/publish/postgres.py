@@ -1,12 +1,12 @@
-"""Copy the published tables to a PostgreSQL schema BI tools query, all of one publish in one transaction.
+"""Copy the published tables to a PostgreSQL schema BI tools query, one publish swapped in whole.
 
-Each table's rows are replaced inside one transaction: the old rows deleted and the new ones
-bulk-loaded through Arrow (ADBC's ingest, COPY underneath). A BI query reads under MVCC, so it
-sees the previous publish or the new one, never a mix, and never waits for the write. A table
-whose columns changed (a new fcr version) is built under a new name with its primary key,
-indexes and the comments of fcr/schema.yml and renamed in, in the same transaction. Any failure
-rolls it back, so the previous tables stay as they were. A small serving_manifest table says
-which run the tables come from and how many rows each holds.
+Each table is bulk-loaded through Arrow (ADBC's ingest, COPY underneath) under a new name, with
+its primary key, indexes and the comments of fcr/schema.yml, and committed. Once every statement
+that started before that commit has finished, one short transaction drops the old tables and
+renames the new ones in: a BI query sees the previous publish or the new one, never a mix, an
+empty table or a missing one, and waits at most for the renames. A failure before the swap
+leaves the previous tables as they were. A small serving_manifest table says which run the
+tables come from and how many rows each holds.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from fcr.publish.serve import ServeError, published_relations
 
 MANIFEST_TABLE = "serving_manifest"
 _INCOMING = "__incoming"
-_PROBE = "fcr_column_probe"
 # how long the swap keeps trying to take the live tables from BI queries, and how long each try waits
 # (below PostgreSQL's deadlock_timeout of 1 s, so a reader waiting on the swap is never the one aborted)
 SWAP_WAIT_SECONDS = 60.0
@@ -63,17 +62,22 @@ def serve_postgres(con: duckdb.DuckDBPyConnection, url: str, schema: str, run_id
     step = "connecting"
     try:
         with postgres.connect(url) as server, server.cursor() as cursor:
-            cursor.execute("set local standard_conforming_strings = on")
+            cursor.execute("set standard_conforming_strings = on")
             cursor.execute(f'create schema if not exists "{schema}"')
-            renamed: dict[str, dict] = {}
+            specs: dict[str, dict] = {}
             for name in published_relations(con):
                 step = f"loading {schema}.{name}"
-                spec = documented.get(f"{tables.PUBLISHED}.{name}", {})
-                result.rows[name] = _replace(cursor, schema, name, _rows(con, name, spec), spec, renamed)
+                specs[name] = documented.get(f"{tables.PUBLISHED}.{name}", {})
+                result.rows[name] = _load_incoming(
+                    cursor, schema, name, _rows(con, name, specs[name]), specs[name]
+                )
             step = f"loading {schema}.{MANIFEST_TABLE}"
-            _replace(cursor, schema, MANIFEST_TABLE, _manifest(result.rows, run_id), _MANIFEST_SPEC, renamed)
-            step = f"renaming the rebuilt tables into {schema}"
-            _swap_all(cursor, schema, renamed)
+            specs[MANIFEST_TABLE] = _MANIFEST_SPEC
+            _load_incoming(cursor, schema, MANIFEST_TABLE, _manifest(result.rows, run_id), _MANIFEST_SPEC)
+            server.commit()  # the new tables, under names no reader uses
+            step = f"swapping the new tables into {schema}"
+            _wait_for_older_statements(cursor)
+            _swap_all(cursor, schema, specs)
             server.commit()
     except (adbc_driver_manager.Error, duckdb.Error, OSError) as exc:
         raise ServeError(
@@ -115,38 +119,17 @@ def _manifest(rows: dict[str, int], run_id: str) -> pa.Table:
     )
 
 
-def _replace(cursor, schema: str, name: str, data, spec: dict, renamed: dict[str, dict]) -> int:
-    """Put `data` in place of the table's rows; a table with other columns is rebuilt for renaming."""
-    if _same_columns(cursor, schema, name, data.schema):
-        cursor.execute(f'delete from "{schema}"."{name}"')
-        rows = cursor.adbc_ingest(name, data, mode="append", db_schema_name=schema)
-        _comment(cursor, schema, name, spec)
-        return rows
-    renamed[name] = spec
-    return _load_incoming(cursor, schema, name, data, spec)
-
-
-def _same_columns(cursor, schema: str, name: str, arrow_schema: pa.Schema) -> bool:
-    """Whether the live table has the columns (names, types, order) ingesting this schema would create."""
-    live = _columns_of(cursor, f'"{schema}"."{name}"')
-    if not live:
-        return False
-    cursor.adbc_ingest(_PROBE, arrow_schema.empty_table(), mode="replace", temporary=True)
-    return _columns_of(cursor, f"pg_temp.{_PROBE}") == live
-
-
-def _columns_of(cursor, relation: str) -> list[tuple]:
-    return _fetch(
-        cursor,
-        "select attname, format_type(atttypid, atttypmod) from pg_attribute "
-        f"where attrelid = to_regclass('{relation}') and attnum > 0 and not attisdropped order by attnum",
-    )
-
-
 def _load_incoming(cursor, schema: str, name: str, data, spec: dict) -> int:
-    """Bulk-load `data` as <name>__incoming with its key, indexes and comments; its row count."""
+    """Bulk-load `data` as <name>__incoming with its key, indexes, statistics and comments; its rows.
+
+    The table is written once and never updated, so autovacuum has nothing to reclaim; it is kept
+    off, with the statistics taken here, because its lock would hold up the swap (it yields only
+    to a lock wait longer than deadlock_timeout, and the swap's waits are shorter).
+    """
     incoming = f"{name}{_INCOMING}"
     rows = cursor.adbc_ingest(incoming, data, mode="replace", db_schema_name=schema)
+    no_autovacuum = "autovacuum_enabled = false, toast.autovacuum_enabled = false"
+    cursor.execute(f'alter table "{schema}"."{incoming}" set ({no_autovacuum})')
     if spec.get("primary_key"):
         cursor.execute(
             f'alter table "{schema}"."{incoming}" add constraint "{incoming}_pkey" '
@@ -154,6 +137,7 @@ def _load_incoming(cursor, schema: str, name: str, data, spec: dict) -> int:
         )
     for number, columns in enumerate(spec.get("indexes", []), start=1):
         cursor.execute(f'create index "{incoming}_{number}" on "{schema}"."{incoming}" ({_columns(columns)})')
+    cursor.execute(f'analyze "{schema}"."{incoming}"')
     _comment(cursor, schema, incoming, spec)
     return rows
 
@@ -165,13 +149,30 @@ def _comment(cursor, schema: str, table: str, spec: dict) -> None:
         cursor.execute(f'comment on column "{schema}"."{table}"."{column}" is {_literal(meaning)}')
 
 
-def _swap_all(cursor, schema: str, specs: dict[str, dict]) -> None:
-    """Rename the rebuilt tables in once no reader holds the live ones.
+def _wait_for_older_statements(cursor) -> None:
+    """Wait until no statement that started before the new tables were committed is still running.
 
-    The swap locks those live tables first. A BI query that holds one of them while it waits for
+    Such a statement reads under a snapshot that cannot see the new tables' rows: had it met the
+    swap, it would have read them as empty. Statements that start later see them whole. The wait
+    is capped at SWAP_WAIT_SECONDS (a reader in a long repeatable-read transaction is not waited for).
+    """
+    cursor.execute("select set_config('fcr.tables_committed_at', clock_timestamp()::text, false)")
+    older = (
+        "select count(*) from pg_stat_activity where pid <> pg_backend_pid() and state = 'active' "
+        "and datname = current_database() and backend_type = 'client backend' "
+        "and query_start < current_setting('fcr.tables_committed_at')::timestamptz"
+    )
+    deadline = time.monotonic() + SWAP_WAIT_SECONDS
+    while _fetch(cursor, older)[0][0] and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _swap_all(cursor, schema: str, specs: dict[str, dict]) -> None:
+    """Drop the live tables and rename the new ones in, once no reader holds the live ones.
+
+    The swap locks the live tables first. A BI query that holds one of them while it waits for
     another would deadlock with a swap that waits for it, so each try waits a moment at most, lets
-    go of what it took (a PL/pgSQL block's subtransaction) and tries again: readers are never
-    aborted. Only a new fcr version's changed tables take this path; other publishes replace rows.
+    go of what it took (a PL/pgSQL block's subtransaction) and tries again: readers are never aborted.
     """
     live = [
         row[0]
