@@ -181,3 +181,27 @@ def _fresh(tmp_path: Path, path: str, config: dict) -> Path:
     db = tmp_path / "fresh.duckdb"
     run([path], db, build_config(config))
     return db
+
+
+def test_a_database_an_earlier_release_built_is_rebuilt_once_then_runs_incrementally(tmp_path: Path):
+    db = tmp_path / "db.duckdb"
+    run([str(write_contacts(tmp_path / "a.csv", [_row("a1", "2026-01-02 09:00:00")]))], db, build_config({}))
+    con = duckdb.connect(str(db))
+    con.execute(  # what a release before the state kept sensitivity cases' reason and team recorded
+        "update published.pipeline_runs "
+        "set linking_settings = json_remove(linking_settings, '$.state_version')"
+    )
+    con.close()
+    notes = []
+    second = run(
+        [str(write_contacts(tmp_path / "b.csv", [_row("b1", "2026-01-03 09:00:00", customer="K2")]))],
+        db,
+        build_config({}),
+        progress=notes.append,
+    )
+    assert second.counts["full"] == 1
+    assert any("built by an earlier release" in note for note in notes)
+    third = run(
+        [str(write_contacts(tmp_path / "c.csv", [_row("c1", "2026-01-04 09:00:00")]))], db, build_config({})
+    )
+    assert third.counts["full"] == 0

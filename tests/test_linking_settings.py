@@ -102,9 +102,9 @@ def test_transfer_gap_and_interaction_legs_together(run_log):
 )
 def test_sensitivity_rows_equal_separate_runs(run_log, window_mode, link_by):
     rows = [
-        c("a", "2026-01-01 09:00:00", reason="billing", channel="chat"),
-        c("b", "2026-01-01 20:00:00", reason="delivery"),
-        c("d", "2026-01-03 09:00:00", reason="billing"),
+        c("a", "2026-01-01 09:00:00", reason="billing", channel="chat", team="T1"),
+        c("b", "2026-01-01 20:00:00", reason="delivery", team="T2"),
+        c("d", "2026-01-03 09:00:00", reason="billing", team="T2"),
         c("e", "2026-01-09 09:00:00", reason="billing"),
         c("f", "2026-01-25 09:00:00", reason="billing", customer="K2"),
         c("g", "2026-02-20 09:00:00", reason="billing", customer="K2"),
@@ -134,11 +134,45 @@ def test_sensitivity_rows_equal_separate_runs(run_log, window_mode, link_by):
             expected = single.execute(
                 "select $s, $m, period_start, dimension, dimension_value, is_final, cases, mature_cases, "
                 "cases_1, cases_2, cases_3 from published.metrics "
-                "where grain = 'month' and dimension in ('all', 'channel') and cases > 0 order by all",
+                "where grain = 'month' and dimension in ('all', 'channel', 'reason', 'team') and cases > 0 "
+                "order by all",
                 {"s": seconds, "m": match_on},
             ).fetchall()
             got = [r for r in sensitivity if r[0] == seconds and r[1] == match_on]
             assert got == expected, (window, match_on)
+
+
+def test_a_teams_fcr_rank_can_be_read_under_each_window(run_log):
+    # T1's customer calls back after two days, T2's after ten: within 3d or 7d T1 has the lower FCR,
+    # within 30d the two tie at 0.5, within 24h T1 resolves everything. A contact on no team is '(none)'.
+    rows = [
+        c("p1", "2026-01-05 09:00:00", customer="A", team="T1"),
+        c("p2", "2026-01-07 09:00:00", customer="A", team="T1"),
+        c("q1", "2026-01-05 09:00:00", customer="B", team="T1"),
+        c("r1", "2026-01-05 09:00:00", customer="C", team="T2"),
+        c("r2", "2026-01-15 09:00:00", customer="C", team="T2"),
+        c("s1", "2026-01-05 09:00:00", customer="D", team="T2", reason="delivery"),
+        c("n1", "2026-01-06 09:00:00", customer="E"),
+    ]
+    _, con = run_log(rows, as_of=LATER)
+    fcr = {
+        (window, team): (cases, rate)
+        for window, team, cases, rate in con.execute(
+            "select repeat_window, dimension_value, mature_cases, fcr from published.fcr_sensitivity "
+            "where dimension = 'team' and match_on = 'reason' and period_start = '2026-01-01'"
+        ).fetchall()
+    }
+    assert fcr[("7d", "T1")] == (2, 0.5) and fcr[("7d", "T2")] == (3, 1.0)
+    assert fcr[("3d", "T1")] == (2, 0.5) and fcr[("3d", "T2")] == (3, 1.0)
+    assert fcr[("30d", "T2")] == (2, 0.5) and fcr[("30d", "T1")] == (2, 0.5)
+    assert fcr[("24h", "T1")] == (3, 1.0) and fcr[("7d", "(none)")] == (1, 1.0)
+    reasons = dict(
+        con.execute(
+            "select dimension_value, cases from published.fcr_sensitivity "
+            "where dimension = 'reason' and repeat_window = '7d' and match_on = 'reason'"
+        ).fetchall()
+    )
+    assert reasons == {"billing": 5, "delivery": 1}
 
 
 def test_sensitivity_marks_the_definition_in_use(run_log):

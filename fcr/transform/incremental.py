@@ -31,10 +31,16 @@ class Scope:
     reason: str
 
 
+# the shape of the staged state: raised when a release adds columns to it, so that a database an
+# earlier release built is rebuilt once instead of merged into (2: sensitivity cases keep reason and team)
+STATE_VERSION = 2
+
+
 def definition_fingerprint(config: Config) -> str:
-    """Every setting the computed state depends on, as stable JSON."""
+    """Every setting the computed state depends on, and the state's shape, as stable JSON."""
     return json.dumps(
         {
+            "state_version": STATE_VERSION,
             "linking": config.linking.model_dump(mode="json"),
             "sensitivity": config.sensitivity.model_dump(mode="json"),
             "costs": config.costs.model_dump(mode="json"),
@@ -58,6 +64,8 @@ def plan_scope(con: duckdb.DuckDBPyConnection, config: Config, force_full: bool 
     previous_watermark, fingerprint = last_published(con)
     if fingerprint is None:
         return Scope(True, None, "no run has published yet: rebuilding everything")
+    if json.loads(fingerprint).get("state_version", 1) != STATE_VERSION:
+        return Scope(True, None, "the state was built by an earlier release: rebuilding every case once")
     if fingerprint != definition_fingerprint(config):
         return Scope(True, None, "linking settings changed since the last run: rebuilding every case")
     reason = "incremental: rebuilding the customers and periods new data touches"

@@ -7,7 +7,7 @@ sensitivity as (
 
 metrics as (
     select * from staging.metrics
-    where grain = 'month' and dimension in ('all', 'channel')
+    where grain = 'month' and dimension in ('all', 'channel', 'reason', 'team')
 ),
 
 final as (

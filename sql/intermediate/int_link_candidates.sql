@@ -43,6 +43,8 @@ final as (
         link_group,
         is_ticket_linked,
         channel,
+        reason,
+        coalesce(team, '(none)') as team,  -- as published.metrics keys it
         started_at,
         ended_at,
         business_date,

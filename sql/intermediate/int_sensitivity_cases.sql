@@ -14,6 +14,8 @@ final as (
         count(*) as contact_count,
         arg_min(business_date, group_position) as business_date,
         arg_min(channel, group_position) as first_channel,
+        arg_min(reason, group_position) as first_reason,
+        arg_min(team, group_position) as first_team,
         case_matures_at(
             bool_or(is_ticket_linked), min(started_at), max(started_at),
             $window_mode, $repeat_window_seconds, $ticket_horizon_seconds

@@ -56,6 +56,8 @@ final as (
         coalesce(next_start_position, group_size + 1) - group_position as contact_count,
         business_date,
         channel as first_channel,
+        reason as first_reason,
+        team as first_team,
         case_matures_at(
             is_ticket_linked, started_at, coalesce(last_started_at_before_next, group_last_started_at),
             'rolling', repeat_window_seconds, $ticket_horizon_seconds

@@ -1,4 +1,4 @@
--- one row per month, dimension (all, channel of first contact), dimension_value and definition (window x match_on)
+-- one row per month, dimension (all; channel, reason, team of first contact), dimension_value and definition
 with
 
 sensitivity_cases as not materialized (
@@ -20,7 +20,13 @@ dimensioned as (
         d.dimension,
         d.dimension_value
     from cases
-    cross join lateral (values ('all', 'all'), ('channel', cases.first_channel)) as d(dimension, dimension_value)
+    cross join lateral (
+        values
+            ('all', 'all'),
+            ('channel', cases.first_channel),
+            ('reason', cases.first_reason),
+            ('team', cases.first_team)
+    ) as d(dimension, dimension_value)
 ),
 
 counted as (
