@@ -332,6 +332,35 @@ def test_channels_waits_flow_priority_and_sensitivity(page: Page) -> None:
     assert "7d" in sensitivity.split("in use on this page")[0].rsplit("<tr", 1)[1]
 
 
+def test_each_teams_rank_is_shown_under_every_window_of_the_definition_in_use(page: Page, con) -> None:
+    import re
+
+    section = page.html.split("Does a team's rank hold under another window?")[1].split("</table>")[0]
+    figures = Page(section).figures
+    (period_start,) = {f["data-key-period_start"] for f in figures}
+    expected = con.execute(
+        "select dimension_value, repeat_window, rank() over (partition by repeat_window_seconds "
+        "order by fcr desc nulls last), is_current_definition from published.fcr_sensitivity "
+        "where dimension = 'team' and match_on = 'reason' and period_start = $p "
+        "order by dimension_value, repeat_window_seconds",
+        {"p": period_start},
+    ).fetchall()
+    ranks: dict[str, list[int]] = {}
+    for team, _, rank, _ in expected:
+        ranks.setdefault(team, []).append(rank)
+    in_use = {team: rank for team, _, rank, current in expected if current}
+    rows = section.split("<tbody>")[1].split("<tr>")[1:]
+    shown = {}
+    for row in rows:
+        team = re.search(r"<td>([^<]+)</td>", row).group(1)
+        shown[team] = [int(r) for r in re.findall(r"\(#(\d+)\)", row)]
+        low, high = min(ranks[team]), max(ranks[team])
+        assert (f"holds at #{low}" if low == high else f"moves between #{low} and #{high}") in row
+    assert shown == ranks and len(shown) >= 2
+    assert list(shown) == sorted(shown, key=lambda team: (in_use[team], team))  # by the rank in use
+    assert len(figures) == len(expected)  # each an FCR the figure test checks against the table
+
+
 def test_header_states_coverage_definition_and_run(page: Page, con) -> None:
     run_id, validation = con.execute(
         "select run_id, validation_result from published.pipeline_runs"

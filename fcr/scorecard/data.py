@@ -211,6 +211,26 @@ def reason_priority(con: duckdb.DuckDBPyConnection, period: Period, top: int) ->
     )
 
 
+def team_sensitivity(con: duckdb.DuckDBPyConnection, period: Period) -> Section:
+    """Each team's FCR and rank under every window of the definition in use's match_on."""
+    return _planned(
+        con,
+        tables.FCR_SENSITIVITY,
+        period,
+        f"""with teams as (
+            select * from {tables.FCR_SENSITIVITY}
+            where grain = $grain and period_start = $period_start and dimension = 'team'
+                and match_on in (select match_on from {tables.FCR_SENSITIVITY} where is_current_definition)
+        )
+        select
+            *,
+            rank() over (partition by repeat_window_seconds order by fcr desc nulls last) as fcr_rank
+        from teams
+        order by dimension_value, repeat_window_seconds""",
+        {},
+    )
+
+
 def sensitivity(con: duckdb.DuckDBPyConnection, period: Period) -> Section:
     """FCR, 2CR and 3CR under every configured case definition."""
     return _planned(

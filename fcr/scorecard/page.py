@@ -238,6 +238,23 @@ def _with_ref(section: Section, names: tuple[str, ...]) -> Section:
     return section
 
 
+def team_windows(section: Section) -> tuple[list[str], list[dict[str, Any]]]:
+    """The windows, and one row per team: its FCR and rank under each, and the ranks it takes."""
+    windows = sorted({(row["repeat_window_seconds"], row["repeat_window"]) for row in section.rows})
+    teams: dict[str, dict[str, Any]] = {}
+    for row in section.rows:
+        team = teams.setdefault(row["dimension_value"], {"team": row["dimension_value"], "by_window": {}})
+        team["by_window"][row["repeat_window"]] = row
+        if row["is_current_definition"]:
+            team["rank_in_use"] = row["fcr_rank"]
+    for team in teams.values():
+        team["cells"] = [team["by_window"].get(label) for _, label in windows]
+        ranks = [cell["fcr_rank"] for cell in team["cells"] if cell]
+        team["rank_low"], team["rank_high"] = min(ranks), max(ranks)
+    ordered = sorted(teams.values(), key=lambda t: (t.get("rank_in_use", len(teams) + 1), t["team"]))
+    return [label for _, label in windows], ordered
+
+
 def _current_first(section: Section) -> Section:
     """Sensitivity rows with the definition in use's match_on first, then by window length."""
     current = {row["match_on"] for row in section.rows if row["is_current_definition"]}
@@ -340,6 +357,12 @@ def build(
         _current_first(data.sensitivity(con, period)),
         ("grain", "period_start", "dimension", "dimension_value", "repeat_window", "match_on"),
     )
+    rank_windows, team_ranks = team_windows(
+        _with_ref(
+            data.team_sensitivity(con, period),
+            ("grain", "period_start", "dimension", "dimension_value", "repeat_window", "match_on"),
+        )
+    )
     with_customers = any(row["has_customer_data"] for row in priority.rows)
     watermark = business_watermark(published_run, config)
     trends = {
@@ -396,6 +419,8 @@ def build(
         "with_customers": with_customers,
         "default_costs": config.costs == CostsConfig(),
         "sensitivity": sensitivity,
+        "team_ranks": team_ranks if len(team_ranks) > 1 and not only["team"] else [],
+        "team_windows": rank_windows,
         "tables": {
             "rates": tables.METRIC_RATES,
             "metrics": tables.METRICS,
