@@ -130,13 +130,16 @@ def _load_incoming(cursor, schema: str, name: str, data, spec: dict) -> int:
     rows = cursor.adbc_ingest(incoming, data, mode="replace", db_schema_name=schema)
     no_autovacuum = "autovacuum_enabled = false, toast.autovacuum_enabled = false"
     cursor.execute(f'alter table "{schema}"."{incoming}" set ({no_autovacuum})')
-    if spec.get("primary_key"):
-        cursor.execute(
-            f'alter table "{schema}"."{incoming}" add constraint "{incoming}_pkey" '
-            f"primary key ({_columns(spec['primary_key'])})"
-        )
-    for number, columns in enumerate(spec.get("indexes", []), start=1):
-        cursor.execute(f'create index "{incoming}_{number}" on "{schema}"."{incoming}" ({_columns(columns)})')
+    for suffix, columns in _indexes(spec).items():
+        if suffix == "pkey":
+            cursor.execute(
+                f'alter table "{schema}"."{incoming}" add constraint "{incoming}_pkey" '
+                f"primary key ({_columns(columns)})"
+            )
+        else:
+            cursor.execute(
+                f'create index "{incoming}_{suffix}" on "{schema}"."{incoming}" ({_columns(columns)})'
+            )
     cursor.execute(f'analyze "{schema}"."{incoming}"')
     _comment(cursor, schema, incoming, spec)
     return rows
@@ -176,7 +179,7 @@ def _swap_all(cursor, schema: str, specs: dict[str, dict]) -> None:
     """
     live = [
         row[0]
-        for row in _fetch(cursor, f"select tablename from pg_tables where schemaname = '{schema}'")
+        for row in _fetch(cursor, "select tablename from pg_tables where schemaname = $1", (schema,))
         if row[0] in specs
     ]
     if live:
@@ -208,8 +211,8 @@ def _swap_all(cursor, schema: str, specs: dict[str, dict]) -> None:
         _swap(cursor, schema, name, spec)
 
 
-def _fetch(cursor, sql: str) -> list[tuple]:
-    cursor.execute(sql)
+def _fetch(cursor, sql: str, parameters: tuple = ()) -> list[tuple]:
+    cursor.execute(sql, parameters or None)
     return cursor.fetchall()
 
 
@@ -218,11 +221,14 @@ def _swap(cursor, schema: str, name: str, spec: dict) -> None:
     incoming = f"{name}{_INCOMING}"
     cursor.execute(f'drop table if exists "{schema}"."{name}"')
     cursor.execute(f'alter table "{schema}"."{incoming}" rename to "{name}"')
-    suffixes = (["pkey"] if spec.get("primary_key") else []) + [
-        str(n) for n in range(1, len(spec.get("indexes", [])) + 1)
-    ]
-    for suffix in suffixes:
+    for suffix in _indexes(spec):
         cursor.execute(f'alter index "{schema}"."{incoming}_{suffix}" rename to "{name}_{suffix}"')
+
+
+def _indexes(spec: dict) -> dict[str, list[str]]:
+    """A table's indexes by the suffix of their names (<table>_pkey, <table>_1, ...): their columns."""
+    named = {"pkey": spec["primary_key"]} if spec.get("primary_key") else {}
+    return named | {str(n): columns for n, columns in enumerate(spec.get("indexes", []), start=1)}
 
 
 def _columns(columns: list[str]) -> str:

@@ -98,14 +98,12 @@ def serve(
         result.snapshot = snapshots / _snapshot_name(served_at, run_id)
         incoming = _temporary(result.snapshot)
         written = write_parquet_files(con, [f"{tables.PUBLISHED}.{name}" for name in names], incoming)
-        _write_manifest(
-            incoming,
-            _manifest(result, served_at, run_id, {r.split(".", 1)[1]: p.name for r, p in written.items()}),
-        )
+        files = {relation.split(".", 1)[1]: path.name for relation, path in written.items()}
+        _write_manifest(incoming, _manifest(result, served_at, run_id, files))
         _sync_directory(incoming)
         os.rename(incoming, result.snapshot)
         _point_current(directory, result.snapshot)
-        result.parquet = {name: result.snapshot / f"{name}.parquet" for name in names}
+        result.parquet = {name: result.snapshot / file for name, file in files.items()}
         _write_database(con, names, result.database)
         relative = {name: str(path.relative_to(directory)) for name, path in result.parquet.items()}
         _write_manifest(directory, _manifest(result, served_at, run_id, relative))
