@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
-from fcr.config import ConfigError, load_config
+from fcr.config import ConfigError, build_config, load_config
 
 
 def _spread_list_options(args: list[str], names: set[str]) -> list[str]:
@@ -116,12 +116,15 @@ def _run(
     customers: list[str] | None = None,
     serve_dir: Path | None = None,
     force_as_of: bool = False,
+    shards: int | None = None,
 ) -> None:
     from fcr.report import print_summary
-    from fcr.run import EXPECTED_ERRORS, run
+    from fcr.run import EXPECTED_ERRORS, config_json, run
 
     try:
         config = load_config(config_path)
+        if shards is not None:  # validated as the config file's `shards` is
+            config = build_config({**config_json(config), "shards": shards}, "--shards")
         result = run(
             contacts,
             db,
@@ -158,12 +161,20 @@ def run_command(
             "--force-as-of", help="accept an --as-of further past the latest contact than as_of_tolerance"
         ),
     ] = False,
+    shards: Annotated[
+        int | None,
+        typer.Option(
+            "--shards",
+            help="link customers in this many shard processes, as many at once as there are cores "
+            "(default: the config's shards, 1)",
+        ),
+    ] = None,
 ) -> None:
     """Load contact files, link them into cases, compute, validate and publish metrics.
 
     With --full, --as-of sets the watermark exactly, even back from the last run's (recorded in the run log).
     """
-    _run(contacts, db, config, as_of, full, customers, serve_dir, force_as_of)
+    _run(contacts, db, config, as_of, full, customers, serve_dir, force_as_of, shards)
 
 
 @app.command(cls=_Command)

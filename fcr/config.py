@@ -400,7 +400,11 @@ class Config(_Strict):
         default_factory=lambda: ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M:%S"]
     )
     max_quarantine_share: float = Field(default=0.01, ge=0, le=1)
-    memory_limit: str = "2GB"
+    memory_limit: str = "2GB"  # of each DuckDB connection: the run's, and each shard process's
+    # customers split by a hash of customer_id into this many shards, each linked by its own process
+    shards: int = Field(default=1, ge=1, le=256)
+    # where shards exchange their contacts and cases with the run (default: <database>_shards beside it)
+    shard_dir: Path | None = None
     run_lease_timeout: Duration = timedelta(hours=2)
     csv: CsvConfig = Field(default_factory=CsvConfig)
     linking: LinkingConfig = Field(default_factory=LinkingConfig)

@@ -28,7 +28,7 @@ from fcr.load.read import FileLoadError, expand_paths
 from fcr.publish.commit import StagingReplaced, check_staged_by, publish
 from fcr.publish.postgres import serve_postgres
 from fcr.publish.serve import ServeError, ServeResult, serve
-from fcr.transform import incremental
+from fcr.transform import incremental, shards
 from fcr.transform.link import link_delta, link_sensitivity_delta, linking_params, sensitivity_definitions
 from fcr.transform.metrics import compute_insights, compute_metrics, compute_sensitivity, insight_params
 from fcr.validate.suites import ValidationFailed, ValidationReport, validate_input, validate_outputs
@@ -58,6 +58,7 @@ EXPECTED_ERRORS: tuple[type[Exception], ...] = (
     db.DatabaseError,
     lease.DatabaseBusy,
     lease.LeaseLost,
+    shards.ShardFailed,
 )
 
 
@@ -351,11 +352,16 @@ def _transform(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> 
         touched.consume_touched(con)
         incremental.prepare(con, scope, params)
     progress("linking contacts into cases")
-    with _timed(parts, "link"):
-        counts = link_delta(con, config, params)
-    progress(f"linking under {len(sensitivity_definitions(config))} sensitivity definitions")
-    with _timed(parts, "sensitivity"):
-        link_sensitivity_delta(con, config, params)
+    if config.shards > 1:
+        with _timed(parts, "shards"):
+            directory = shards.store_dir(config, run.db_path) / run.run_id
+            counts = shards.link_sharded(con, config, directory, params, config_json(config), progress)
+    else:
+        with _timed(parts, "link"):
+            counts = link_delta(con, config, params)
+        progress(f"linking under {len(sensitivity_definitions(config))} sensitivity definitions")
+        with _timed(parts, "sensitivity"):
+            link_sensitivity_delta(con, config, params)
     with _timed(parts, "merge"):
         incremental.mark_affected(con, scope, params)
         incremental.merge_state(con, scope, params)

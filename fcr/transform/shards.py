@@ -1,0 +1,198 @@
+"""Link a run's contacts shard by shard: customers split by a hash, each shard linked by a process of its own.
+
+Linking is independent per customer and per anonymous interaction (SPEC section 3), so the cases of
+all shards together are exactly those of one unsharded run. The run's writer exports each shard's
+contacts as Parquet under the run's shard directory (`export_shards`); a shard process, on this
+machine or on a worker that shares the directory, links them with the unsharded models into a
+DuckDB file of its own (`link_shard`); the writer reads every shard's tables back into its delta
+tables (`collect_shards`) and goes on exactly as an unsharded run does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import shutil
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from fcr import db, sqlfiles, tables
+from fcr.config import Config, build_config
+from fcr.transform.link import link_delta, link_sensitivity_delta, linking_params
+
+# what a shard builds and the run reads back: every table later steps read of the linking
+SHARD_OUTPUTS = (
+    tables.DELTA_CONTACTS,
+    tables.DELTA_CASE_CONTACTS,
+    tables.DELTA_CASES,
+    tables.DELTA_SENSITIVITY_CASES,
+)
+
+
+class ShardFailed(RuntimeError):
+    """A shard process could not link its contacts: nothing is merged, so nothing is published."""
+
+    permanent = False  # a worker that ran out of memory or lost its disk can do it on a retry
+
+
+def store_dir(config: Config, db_path: Path) -> Path:
+    """Where a database's runs exchange contacts and cases with their shards."""
+    return config.shard_dir or db_path.with_name(f"{db_path.stem}_shards")
+
+
+def input_dir(directory: Path, shard: int) -> Path:
+    """The folder of one shard's contacts (Parquet) in a run's shard directory."""
+    return directory / "input" / f"shard={shard}"
+
+
+def output_path(directory: Path, shard: int) -> Path:
+    """The DuckDB file one shard links its contacts into."""
+    return directory / f"shard-{shard:03d}.duckdb"
+
+
+def export_shards(con: duckdb.DuckDBPyConnection, directory: Path, shards: int, params: dict) -> list[int]:
+    """Write the scope's contacts as Parquet, one folder per shard; return the shards that got any.
+
+    Earlier runs' leftovers in the store are removed first: runs on one database never overlap.
+    """
+    if directory.parent.exists():
+        for leftover in directory.parent.iterdir():
+            shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+    directory.mkdir(parents=True)
+    sql = sqlfiles.read_sql("intermediate/int_shard_contacts")
+    bound = sqlfiles.bind(sql, {**params, "shards": shards})
+    con.execute(
+        f"copy ({sql}) to $path (format parquet, partition_by (shard))",
+        {**bound, "path": str(directory / "input")},
+    )
+    return sorted(int(folder.name.split("=", 1)[1]) for folder in (directory / "input").glob("shard=*"))
+
+
+@dataclass(frozen=True)
+class ShardJob:
+    """What one shard process needs, as plain values: it can cross to another process or worker."""
+
+    directory: str
+    shard: int
+    shards: int
+    config: dict[str, Any]  # fcr.run.config_json of the run's config
+    watermark: str  # ISO
+    threads: int = 0  # DuckDB threads of the shard's connection (0: DuckDB's default)
+
+
+def link_shard(job: ShardJob) -> dict[str, int]:
+    """Link one shard's contacts with the unsharded models into the shard's DuckDB file; return its counts."""
+    config = build_config(job.config, f"(shard {job.shard} of {job.shards})")
+    directory = Path(job.directory)
+    target = output_path(directory, job.shard)
+    for stale in (target, target.with_name(f"{target.name}.wal")):  # a retried shard starts again
+        stale.unlink(missing_ok=True)
+    watermark = datetime.fromisoformat(job.watermark)
+    # the shard's input is the run's scope already, so the shard links all of it
+    params = {**linking_params(config, watermark), "full": True, "previous_watermark": watermark}
+    con = db.connect(target, memory_limit=config.memory_limit)
+    try:
+        if job.threads:
+            con.execute(f"set threads = {int(job.threads)}")
+        files = str(input_dir(directory, job.shard) / "*.parquet")
+        con.execute(f"create table {tables.CONTACTS} as from read_parquet($files)", {"files": files})
+        con.execute(f"create table {tables.SCOPE_CUSTOMERS} (customer_id varchar)")
+        con.execute(f"create table {tables.SCOPE_ANONYMOUS} (interaction_key varchar)")
+        counts = link_delta(con, config, params)
+        link_sensitivity_delta(con, config, params)
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    return counts
+
+
+def link_shards(jobs: list[ShardJob], workers: int, progress: Callable[[str], None]) -> None:
+    """Run the shard jobs, up to `workers` processes at once; raise ShardFailed naming the first to fail."""
+    # spawned, not forked: a fork would copy the run's open DuckDB connection and its threads
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {pool.submit(link_shard, job): job for job in jobs}
+        for done, future in enumerate(as_completed(futures), 1):
+            job = futures[future]
+            try:
+                counts = future.result()
+            except Exception as exc:
+                for other in futures:
+                    other.cancel()
+                where = input_dir(Path(job.directory), job.shard)
+                first_line = (str(exc) or type(exc).__name__).splitlines()[0]
+                raise ShardFailed(
+                    f"shard {job.shard} of {job.shards} failed: {first_line} (its contacts are in {where}; "
+                    "the run published nothing: fix the cause and run again)"
+                ) from exc
+            progress(
+                f"shard {job.shard} linked: {counts['contacts']:,} contacts into {counts['cases']:,} cases "
+                f"({done} of {len(jobs)})"
+            )
+
+
+def collect_shards(con: duckdb.DuckDBPyConnection, directory: Path, shards: list[int]) -> dict[str, int]:
+    """Read every shard's tables back into the run's delta tables, as if linked here; return their counts."""
+    aliases = [f"shard_{shard}" for shard in shards]
+    for shard, alias in zip(shards, aliases, strict=True):
+        con.execute(f"attach $path as {alias} (read_only)", {"path": str(output_path(directory, shard))})
+    try:
+        for table in SHARD_OUTPUTS:
+            union = " union all by name ".join(f"select * from {alias}.{table}" for alias in aliases)
+            con.execute(f"{tables.create_table(table)} as {union}")
+    finally:
+        for alias in aliases:
+            con.execute(f"detach {alias}")
+    names = {
+        "contacts": tables.DELTA_CONTACTS,
+        "case_contacts": tables.DELTA_CASE_CONTACTS,
+        "cases": tables.DELTA_CASES,
+    }
+    return {key: con.execute(f"select count(*) from {table}").fetchone()[0] for key, table in names.items()}
+
+
+def link_sharded(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    directory: Path,
+    params: dict,
+    job_config: dict[str, Any],
+    progress: Callable[[str], None],
+) -> dict[str, int]:
+    """Link the run's scope in config.shards shard processes (as many at once as there are cores).
+
+    Only shards with contacts in the scope run, so an incremental day links the shards whose
+    customers changed. With none, the empty scope is linked here (it only shapes the delta tables).
+    """
+    pending = export_shards(con, directory, config.shards, params)
+    if not pending:
+        counts = link_delta(con, config, params)
+        link_sensitivity_delta(con, config, params)
+        _remove(directory)
+        return counts
+    cores = os.cpu_count() or 1
+    workers = min(len(pending), cores)
+    watermark = params["watermark"].isoformat()
+    jobs = [
+        ShardJob(str(directory), shard, config.shards, job_config, watermark, max(1, cores // workers))
+        for shard in pending
+    ]
+    progress(f"linking {len(pending)} of {config.shards} shards, {workers} at a time")
+    link_shards(jobs, workers, progress)
+    counts = collect_shards(con, directory, pending)
+    _remove(directory)
+    return {**counts, "shards_linked": len(pending)}
+
+
+def _remove(directory: Path) -> None:
+    """Delete a linked run's shard directory, and the store with it once no run has one there."""
+    shutil.rmtree(directory)
+    with contextlib.suppress(OSError):
+        directory.parent.rmdir()
