@@ -25,6 +25,11 @@ the same order; the scorecard is a report on the published tables after the run.
   Schedule, time zone, start date, catch-up and how long to wait for files come from the
   environment when the file is parsed: `FCR_SCHEDULE`, `FCR_TIMEZONE`, `FCR_START_DATE`,
   `FCR_CATCHUP`, `FCR_FILE_WAIT_HOURS`.
+* **Shards**: with `shards = N` in the config, `shard` splits the run's contacts by customer and
+  one mapped `link_shard` task per shard links them outside the pool (they never open the
+  database file), side by side on as many worker slots as the executor gives; `transform` reads
+  their cases back. Unsharded, no shard task is mapped and `transform` links everything itself.
+  `FCR_SHARD_QUEUE` sends the shard tasks to a Celery queue of their own.
 * **Landing convention**: a file belongs to the first date in its path below `landing_dir`
   (`2026-11-01/export.csv`, `contacts_20261101.parquet`); see `fcr/landing.py`.
 """
@@ -53,6 +58,8 @@ CATCHUP = os.environ.get("FCR_CATCHUP", "true").lower() in {"1", "true", "yes"}
 FILE_WAIT = timedelta(hours=float(os.environ.get("FCR_FILE_WAIT_HOURS", "6")))
 POKE_INTERVAL = timedelta(minutes=10)
 SETTINGS = ("landing_dir", "db_path", "config_path")
+# the Celery queue of the shard tasks, which need the shard directory but not the database file
+SHARD_QUEUE = os.environ.get("FCR_SHARD_QUEUE")
 
 
 def _path_param(description: str) -> Param:
@@ -71,10 +78,10 @@ def _fail_fast(step: Callable[..., Any], *args: Any) -> Any:
         raise
 
 
-def pipeline_step(name: str, doc: str) -> Callable[[Any], Any]:
+def pipeline_step(name: str, doc: str, trigger_rule: str = "all_success") -> Callable[[Any], Any]:
     """A task in the pool that runs fcr.tasks.<name> on the run's state and passes it on updated."""
 
-    @task(task_id=name, pool=DUCKDB_POOL, doc_md=doc)
+    @task(task_id=name, pool=DUCKDB_POOL, doc_md=doc, trigger_rule=trigger_rule)
     def step(run: dict) -> dict:
         from fcr import tasks
 
@@ -144,6 +151,23 @@ def fcr_daily():
         owner = f"fcr_daily/{run_id}"
         return _fail_fast(tasks.load, settings, files, data_interval_start, data_interval_end, owner)
 
+    @task
+    def shards_to_link(run: dict) -> list[int]:
+        """The shards the run's contacts were split into: one link_shard task each."""
+        from fcr import tasks
+
+        return tasks.shards_to_link(run)
+
+    @task(
+        doc_md="Link one shard's customers into a DuckDB file of its own, beside the database.",
+        **({"queue": SHARD_QUEUE} if SHARD_QUEUE else {}),
+    )
+    def link_shard(run: dict, shard: int) -> dict:
+        """Link one shard: it reads and writes the shard directory, never the database (no pool)."""
+        from fcr import tasks
+
+        return _fail_fast(tasks.link_shard, run, shard)
+
     @task(pool=DUCKDB_POOL, outlets=[PUBLISHED_METRICS])
     def publish(run: dict, *, outlet_events=None) -> dict:
         """Swap the outputs into the published schema, record the run, update the asset."""
@@ -158,7 +182,16 @@ def fcr_daily():
     settings = get_settings()
     run = load(settings, wait_for_files(settings))  # the steps of fcr.run.STEPS, in order
     run = pipeline_step("validate_input", "Audit the loaded batch with the input suites.")(run)
-    run = pipeline_step("transform", "Link contacts into cases, compute metrics to the interval's end.")(run)
+    run = pipeline_step("shard", "Split the run's contacts by customer into shards (unsharded: nothing).")(
+        run
+    )
+    linked = link_shard.partial(run=run).expand(shard=shards_to_link(run))
+    # with one shard nothing is mapped (the shard tasks are skipped) and the transform links in place
+    transform = pipeline_step(
+        "transform", "Link contacts into cases, compute metrics to the interval's end.", "none_failed"
+    )
+    run = transform(run)
+    linked >> run
     run = pipeline_step("validate", "Audit the staged outputs; a failed check publishes nothing.")(run)
     run = publish(run)
     run = pipeline_step("serve", "Replace the read-only serving copy (DuckDB and Parquet) for BI tools.")(run)

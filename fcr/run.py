@@ -118,6 +118,8 @@ class Run:
     serve_dir: Path | None = None
     data_interval: tuple[datetime | None, datetime | None] = (None, None)
     watermark: datetime | None = None
+    shards_pending: list[int] = field(default_factory=list)  # the shards with contacts to link
+    shard_plan: str | None = None  # the scope the shards were split for (see _shard_plan)
     load: LoadResult = field(default_factory=LoadResult)
     customers: CustomersLoad | None = None
     counts: dict[str, int] = field(default_factory=dict)
@@ -182,6 +184,8 @@ class Run:
             "data_interval_start": _iso(self.data_interval[0]),
             "data_interval_end": _iso(self.data_interval[1]),
             "watermark": _iso(self.watermark),
+            "shards_pending": list(self.shards_pending),
+            "shard_plan": self.shard_plan,
             **asdict(self.load),  # rows_read, files, ...: the load figures at the top level
             "customers": asdict(self.customers) if self.customers else None,
             "counts": dict(self.counts),
@@ -213,6 +217,8 @@ class Run:
             serve_dir=Path(value["serve_dir"]) if value["serve_dir"] else None,
             data_interval=(_time(value["data_interval_start"]), _time(value["data_interval_end"])),
             watermark=_time(value["watermark"]),
+            shards_pending=list(value["shards_pending"]),
+            shard_plan=value["shard_plan"],
             load=LoadResult(**{name: value[name] for name in _LOAD_FIELDS}),
             customers=CustomersLoad(**value["customers"]) if value["customers"] else None,
             counts=dict(value["counts"]),
@@ -327,25 +333,68 @@ def _validate_input(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress
     _audit(run, lambda: validate_input(con, run.config, run.load.files))
 
 
-def _transform(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> None:
-    """Link contacts into cases and compute metrics into staging, incrementally when it can.
+def _plan(con: duckdb.DuckDBPyConnection, run: Run) -> tuple[incremental.Scope, dict[str, Any]]:
+    """The run's watermark, what it recomputes, and the bind parameters its models take.
 
-    The staged state is marked `building` first: a transform killed half-way makes the next one full.
     A customers file forces a full recompute: segments and churn can move every period.
     """
     config = run.config
     run.watermark, reset_note = resolve_watermark(
         con, run.as_of, config, reset=run.reset_watermark, force=run.force_as_of
     )
-    if reset_note:
+    if reset_note and not any(note.startswith(reset_note) for note in run.notes):
         run.notes.append(f"{reset_note} to {run.watermark:%Y-%m-%d %H:%M:%S %Z} (--full --as-of)")
     scope = incremental.plan_scope(con, config, run.full or run.customers is not None)
-    progress(f"{scope.reason} (watermark {run.watermark:%Y-%m-%d %H:%M:%S %Z})")
     params = {
         **linking_params(config, run.watermark),
         **incremental.scope_params(scope, run.watermark),
         **insight_params(con, config),
     }
+    return scope, params
+
+
+def _shard_plan(run: Run, scope: incremental.Scope) -> str:
+    """What a split into shards was made for: a transform whose plan differs splits again."""
+    return json.dumps([run.config.shards, scope.full, _iso(scope.previous_watermark), _iso(run.watermark)])
+
+
+def _shard(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> None:
+    """Split the run's scope by customer into shards, for the shard tasks to link (unsharded: nothing)."""
+    if run.config.shards == 1:
+        return
+    scope, params = _plan(con, run)
+    incremental.prepare(con, scope, params)
+    run.shards_pending = shards.export_shards(con, shard_directory(run), run.config.shards, params)
+    run.shard_plan = _shard_plan(run, scope)
+    progress(f"split the run's contacts into {len(run.shards_pending)} of {run.config.shards} shards")
+
+
+def shard_directory(run: Run) -> Path:
+    """Where the run's shards read their contacts and write their cases."""
+    return shards.store_dir(run.config, run.db_path) / run.run_id
+
+
+def _link_in_shards(
+    con: duckdb.DuckDBPyConnection, run: Run, scope: incremental.Scope, params: dict, progress: Progress
+) -> dict[str, int]:
+    """Link the scope shard by shard: shards the scheduler's tasks linked are read, the others linked here."""
+    directory = shard_directory(run)
+    if run.shard_plan != _shard_plan(run, scope):  # not split for this scope (a retry after a kill): split
+        run.shards_pending = shards.export_shards(con, directory, run.config.shards, params)
+        run.shard_plan = _shard_plan(run, scope)
+    return shards.link_sharded(
+        con, run.config, directory, run.shards_pending, params, config_json(run.config), progress
+    )
+
+
+def _transform(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> None:
+    """Link contacts into cases and compute metrics into staging, incrementally when it can.
+
+    The staged state is marked `building` first: a transform killed half-way makes the next one full.
+    """
+    config = run.config
+    scope, params = _plan(con, run)
+    progress(f"{scope.reason} (watermark {run.watermark:%Y-%m-%d %H:%M:%S %Z})")
     parts = run.transform_seconds
     with _timed(parts, "scope"):
         incremental.set_build_state(con, run.run_id, incremental.BUILDING)
@@ -354,8 +403,7 @@ def _transform(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> 
     progress("linking contacts into cases")
     if config.shards > 1:
         with _timed(parts, "shards"):
-            directory = shards.store_dir(config, run.db_path) / run.run_id
-            counts = shards.link_sharded(con, config, directory, params, config_json(config), progress)
+            counts = _link_in_shards(con, run, scope, params, progress)
     else:
         with _timed(parts, "link"):
             counts = link_delta(con, config, params)
@@ -434,6 +482,7 @@ class Step:
 STEPS = (
     Step("load", _load),
     Step("validate_input", _validate_input),
+    Step("shard", _shard),
     Step("transform", _transform),
     Step("validate", _validate),
     Step("publish", _publish),

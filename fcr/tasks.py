@@ -108,6 +108,31 @@ def validate_input(run: dict[str, Any]) -> dict[str, Any]:
     return _step("validate_input", run)
 
 
+def shard(run: dict[str, Any]) -> dict[str, Any]:
+    """Split the run's contacts by customer into shards for the shard tasks (unsharded: nothing)."""
+    return _step("shard", run)
+
+
+def shards_to_link(run: dict[str, Any]) -> list[int]:
+    """The shard numbers the shard step split contacts into: one shard task each."""
+    return list(run["shards_pending"])
+
+
+def link_shard(run: dict[str, Any], shard: int) -> dict[str, int]:
+    """Link one shard's contacts into its own DuckDB file; needs the shard directory, not the database."""
+    from fcr.transform import shards
+
+    state = runner.Run.from_xcom(run)
+    job = shards.ShardJob(
+        directory=str(runner.shard_directory(state)),
+        shard=shard,
+        shards=state.config.shards,
+        config=run["config"],
+        watermark=run["watermark"],
+    )
+    return shards.link_shard(job)
+
+
 def transform(run: dict[str, Any]) -> dict[str, Any]:
     """Link contacts into cases and compute metrics up to the watermark (never backwards)."""
     return _step("transform", run)

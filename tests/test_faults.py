@@ -88,10 +88,10 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"folder": folder, "base": base, "new": folder / "new.csv", "reference": reference}
 
 
-def _killed_run(contacts: Path, db_path: Path, step: str, delay: float) -> None:
+def _killed_run(contacts: Path, db_path: Path, step: str, delay: float, *options: str) -> None:
     """Start `fcr run` in a child process and SIGKILL it `delay` seconds after it prints `step`."""
     child = subprocess.Popen(
-        [sys.executable, "-m", "fcr", "run", "--contacts", str(contacts), "--db", str(db_path)],
+        [sys.executable, "-m", "fcr", "run", "--contacts", str(contacts), "--db", str(db_path), *options],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
@@ -132,6 +132,23 @@ def test_a_run_killed_anywhere_is_healed_by_one_rerun(history: dict[str, Path], 
             assert final == ("published" if status == "published" else "interrupted"), where
         leftovers = [p.name for p in (folder / "fcr_serving").glob(".*.tmp*")]
         assert leftovers == [], where
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("step", "delay"), [("split the run's contacts", 0.0), ("linking 2 of 2 shards", 0.5), ("linked:", 0.0)]
+)
+def test_a_sharded_run_killed_while_its_shards_link_is_healed_by_one_rerun(
+    history: dict[str, Path], tmp_path: Path, step: str, delay: float
+):
+    shutil.copytree(history["base"].parent, tmp_path / "db")
+    db_path = tmp_path / "db" / "fcr.duckdb"
+    _killed_run(history["new"], db_path, step, delay, "--shards", "2")
+    healed = run([str(history["new"])], db_path, build_config({"shards": 2}))
+    assert published(db_path) == published(history["reference"])
+    assert healed.published
+    # the killed run's shard folder is cleared by the next run, which removes its own once read
+    assert not (tmp_path / "db" / "fcr_shards").exists()
 
 
 @pytest.mark.slow

@@ -257,7 +257,7 @@ def test_a_failure_a_retry_can_fix_keeps_a_scheduled_run_but_ends_a_cli_run(tmp_
     monkeypatch.setattr(runner, "link_delta", hiccup)
     settings = tasks.run_settings({"landing_dir": str(landing), "db_path": str(tmp_path / "dag.duckdb")}, {})
     files, _ = tasks.landed_files(settings, DAY_1, DAY_1 + timedelta(days=1))
-    loaded = tasks.validate_input(tasks.load(settings, files, DAY_1, DAY_1 + timedelta(days=1)))
+    loaded = tasks.shard(tasks.validate_input(tasks.load(settings, files, DAY_1, DAY_1 + timedelta(days=1))))
     with pytest.raises(RuntimeError, match="hiccup") as failure:
         tasks.transform(loaded)
     assert not runner.is_permanent(failure.value)

@@ -91,13 +91,15 @@ def link_shard(job: ShardJob) -> dict[str, int]:
     """Link one shard's contacts with the unsharded models into the shard's DuckDB file; return its counts."""
     config = build_config(job.config, f"(shard {job.shard} of {job.shards})")
     directory = Path(job.directory)
+    # built under another name and renamed once complete: the run reads only finished shards
     target = output_path(directory, job.shard)
-    for stale in (target, target.with_name(f"{target.name}.wal")):  # a retried shard starts again
+    building = target.with_name(f"{target.stem}.building.duckdb")
+    for stale in (building, building.with_name(f"{building.name}.wal")):  # a retried shard starts again
         stale.unlink(missing_ok=True)
     watermark = datetime.fromisoformat(job.watermark)
     # the shard's input is the run's scope already, so the shard links all of it
     params = {**linking_params(config, watermark), "full": True, "previous_watermark": watermark}
-    con = db.connect(target, memory_limit=config.memory_limit)
+    con = db.connect(building, memory_limit=config.memory_limit)
     try:
         if job.threads:
             con.execute(f"set threads = {int(job.threads)}")
@@ -110,6 +112,7 @@ def link_shard(job: ShardJob) -> dict[str, int]:
         con.execute("checkpoint")
     finally:
         con.close()
+    building.replace(target)
     return counts
 
 
@@ -162,30 +165,35 @@ def link_sharded(
     con: duckdb.DuckDBPyConnection,
     config: Config,
     directory: Path,
+    pending: list[int],
     params: dict,
     job_config: dict[str, Any],
     progress: Callable[[str], None],
 ) -> dict[str, int]:
-    """Link the run's scope in config.shards shard processes (as many at once as there are cores).
+    """Link the split scope's shards and read them back into the delta tables; return their counts.
 
-    Only shards with contacts in the scope run, so an incremental day links the shards whose
-    customers changed. With none, the empty scope is linked here (it only shapes the delta tables).
+    Shards a scheduler's tasks linked already are only read; the others are linked here, as many at
+    once as there are cores. Only shards with contacts in the scope exist, so an incremental day
+    links the shards whose customers changed. With none, the empty scope is linked here (it only
+    shapes the delta tables).
     """
-    pending = export_shards(con, directory, config.shards, params)
     if not pending:
         counts = link_delta(con, config, params)
         link_sensitivity_delta(con, config, params)
         _remove(directory)
-        return counts
-    cores = os.cpu_count() or 1
-    workers = min(len(pending), cores)
-    watermark = params["watermark"].isoformat()
-    jobs = [
-        ShardJob(str(directory), shard, config.shards, job_config, watermark, max(1, cores // workers))
-        for shard in pending
-    ]
-    progress(f"linking {len(pending)} of {config.shards} shards, {workers} at a time")
-    link_shards(jobs, workers, progress)
+        return {**counts, "shards_linked": 0}
+    missing = [shard for shard in pending if not output_path(directory, shard).exists()]
+    if missing:
+        cores = os.cpu_count() or 1
+        workers = min(len(missing), cores)
+        watermark = params["watermark"].isoformat()
+        threads = max(1, cores // workers)
+        jobs = [
+            ShardJob(str(directory), shard, config.shards, job_config, watermark, threads)
+            for shard in missing
+        ]
+        progress(f"linking {len(missing)} of {config.shards} shards, {workers} at a time")
+        link_shards(jobs, workers, progress)
     counts = collect_shards(con, directory, pending)
     _remove(directory)
     return {**counts, "shards_linked": len(pending)}
@@ -193,6 +201,6 @@ def link_sharded(
 
 def _remove(directory: Path) -> None:
     """Delete a linked run's shard directory, and the store with it once no run has one there."""
-    shutil.rmtree(directory)
+    shutil.rmtree(directory, ignore_errors=True)
     with contextlib.suppress(OSError):
         directory.parent.rmdir()

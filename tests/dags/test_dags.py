@@ -15,6 +15,7 @@ import pytest
 from fcr.generate import SampleSpec, generate_sample, write_sample, write_table
 from fcr.load.landing import land_by_day
 from fcr.publish.export import EXPORTED
+from fcr.run import STEPS
 from tests.dags.conftest import DAGS_FOLDER
 from tests.test_tasks import published_rows
 
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.airflow
 
 POOL = "fcr_duckdb"
 # Tasks that never open the DuckDB file; every other task must run in the pool.
-NO_DATABASE_TASKS = {"get_settings", "wait_for_files"}
+NO_DATABASE_TASKS = {"get_settings", "wait_for_files", "shards_to_link", "link_shard"}
 DAYS = [date(2024, 3, 1), date(2024, 3, 2), date(2024, 3, 3)]
 CONFIG = 'business_timezone = "UTC"\n\n[linking]\nrepeat_window = "24h"\n'
 
@@ -66,13 +67,21 @@ def test_each_daily_database_task_runs_the_fcr_task_of_its_name(dagbag):
 
 
 def test_the_daily_tasks_are_the_steps_of_a_cli_run_in_its_order(dagbag):
-    from fcr.run import STEPS
-
     dag, chain = dagbag.dags["fcr_daily"], ["load"]
-    while downstream := dag.get_task(chain[-1]).downstream_task_ids:
+    while downstream := dag.get_task(chain[-1]).downstream_task_ids - NO_DATABASE_TASKS:
         (following,) = downstream
         chain.append(following)
     assert chain == [step.name for step in STEPS] + ["scorecard"]
+
+
+def test_the_shard_tasks_are_mapped_between_the_split_and_the_transform_outside_the_pool(dagbag):
+    dag = dagbag.dags["fcr_daily"]
+    link = dag.get_task("link_shard")
+    assert link.upstream_task_ids == {"shard", "shards_to_link"}
+    assert link.downstream_task_ids == {"transform"}
+    assert link.pool != POOL  # shard tasks run side by side: they never open the database
+    # an unsharded run maps no shard task: the transform still runs, after a skipped upstream
+    assert dag.get_task("transform").trigger_rule == "none_failed"
 
 
 def test_the_daily_dag_has_data_intervals_and_catches_up(dagbag):
@@ -260,7 +269,7 @@ def test_a_run_given_the_cli_options_as_params_does_what_fcr_run_does(daily):
         folder / "options.duckdb", "select as_of, step_seconds from published.pipeline_runs"
     )
     assert watermark == as_of
-    assert list(json.loads(steps)) == ["load", "validate_input", "transform", "validate", "publish", "serve"]
+    assert list(json.loads(steps)) == [step.name for step in STEPS]
     segments = _query(
         folder / "options.duckdb", "select count(*) from published.metrics where dimension = 'segment'"
     )
@@ -282,3 +291,40 @@ def test_a_run_given_the_cli_options_as_params_does_what_fcr_run_does(daily):
         "from published.pipeline_runs"
     )
     assert _query(folder / "options.duckdb", same) == _query(cli, same)
+
+
+def test_a_sharded_run_maps_a_task_per_shard_and_publishes_what_an_unsharded_run_does(daily):
+    from fcr.config import load_config
+    from fcr.run import run as cli_run
+
+    folder = daily["folder"]
+    (folder / "sharded.toml").write_text("shards = 3\n" + CONFIG)
+    landing = folder / "sharded_landing"  # its own copy: other tests land more files in the shared one
+    for landed in daily["files"]:
+        copy = landing / Path(landed).relative_to(daily["landing_dir"])
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_bytes(Path(landed).read_bytes())
+    conf = {
+        "landing_dir": str(landing),
+        "db_path": str(folder / "sharded.duckdb"),
+        "config_path": str(folder / "sharded.toml"),
+        # every run option spelled out, so the runs do not depend on what other tests ran on the shared DAG
+        **{"customers": None, "as_of": None, "full": False, "force_as_of": False, "serve_dir": None},
+    }
+    for day in DAYS[:2]:
+        run = daily["dag"].test(logical_date=_midnight(day + timedelta(days=1)), run_conf=conf)
+        assert run.state == "success"
+        shard_tasks = [ti for ti in run.get_task_instances() if ti.task_id == "link_shard"]
+        assert sorted(ti.map_index for ti in shard_tasks) == [0, 1, 2]
+        assert {ti.state for ti in shard_tasks} == {"success"}
+    unsharded = folder / "unsharded.duckdb"
+    end = _midnight(DAYS[1] + timedelta(days=1))
+    cli_run([str(f) for f in daily["files"][:2]], unsharded, load_config(folder / "fcr.toml"), as_of=end)
+    assert published_rows(folder / "sharded.duckdb") == published_rows(unsharded)
+    assert not (folder / "sharded_shards").exists()
+
+
+def test_an_unsharded_run_skips_the_shard_tasks_and_still_transforms(daily):
+    states = {ti.task_id: ti.state for ti in daily["runs"][-1].get_task_instances()}
+    assert states["link_shard"] == "skipped"
+    assert states["transform"] == states["publish"] == "success"
