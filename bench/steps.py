@@ -12,12 +12,12 @@ def _progress(message: str) -> None:
     print(f"  {time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
 
 
-def fcr_run(contacts: str, db: str, mode: str = "auto", memory_limit: str = "2GB") -> None:
+def fcr_run(contacts: str, db: str, mode: str = "auto", memory_limit: str = "2GB", shards: str = "1") -> None:
     """A pipeline run through the package, as `fcr run` does it; mode 'full' forces a full recompute."""
     from fcr.config import build_config
     from fcr.run import run
 
-    config = build_config({"max_quarantine_share": 1.0, "memory_limit": memory_limit})
+    config = build_config({"max_quarantine_share": 1.0, "memory_limit": memory_limit, "shards": int(shards)})
     start = time.perf_counter()
     result = run([contacts], db, config, full=mode == "full", progress=_progress)
     finish(
@@ -26,6 +26,7 @@ def fcr_run(contacts: str, db: str, mode: str = "auto", memory_limit: str = "2GB
             "cases": result.counts["cases"],
             "full": result.counts["full"],
             "run_id": result.run_id,
+            "shards_linked": result.shards_linked,
         }
     )
 

@@ -120,6 +120,7 @@ class Run:
     watermark: datetime | None = None
     shards_pending: list[int] = field(default_factory=list)  # the shards with contacts to link
     shard_plan: str | None = None  # the scope the shards were split for (see _shard_plan)
+    shards_linked: list[dict[str, Any]] = field(default_factory=list)  # figures of shards linked here
     load: LoadResult = field(default_factory=LoadResult)
     customers: CustomersLoad | None = None
     counts: dict[str, int] = field(default_factory=dict)
@@ -186,6 +187,7 @@ class Run:
             "watermark": _iso(self.watermark),
             "shards_pending": list(self.shards_pending),
             "shard_plan": self.shard_plan,
+            "shards_linked": list(self.shards_linked),
             **asdict(self.load),  # rows_read, files, ...: the load figures at the top level
             "customers": asdict(self.customers) if self.customers else None,
             "counts": dict(self.counts),
@@ -219,6 +221,7 @@ class Run:
             watermark=_time(value["watermark"]),
             shards_pending=list(value["shards_pending"]),
             shard_plan=value["shard_plan"],
+            shards_linked=list(value["shards_linked"]),
             load=LoadResult(**{name: value[name] for name in _LOAD_FIELDS}),
             customers=CustomersLoad(**value["customers"]) if value["customers"] else None,
             counts=dict(value["counts"]),
@@ -377,14 +380,28 @@ def shard_directory(run: Run) -> Path:
 def _link_in_shards(
     con: duckdb.DuckDBPyConnection, run: Run, scope: incremental.Scope, params: dict, progress: Progress
 ) -> dict[str, int]:
-    """Link the scope shard by shard: shards the scheduler's tasks linked are read, the others linked here."""
-    directory = shard_directory(run)
+    """Link the scope shard by shard: shards the scheduler's tasks linked are read, the others linked here.
+
+    With no contacts in the scope there is no shard: the empty scope is linked here, which only
+    shapes the delta tables.
+    """
+    directory, parts = shard_directory(run), run.transform_seconds
     if run.shard_plan != _shard_plan(run, scope):  # not split for this scope (a retry after a kill): split
         run.shards_pending = shards.export_shards(con, directory, run.config.shards, params)
         run.shard_plan = _shard_plan(run, scope)
-    return shards.link_sharded(
-        con, run.config, directory, run.shards_pending, params, config_json(run.config), progress
-    )
+    if not run.shards_pending:
+        shards.remove(directory)
+        counts = link_delta(con, run.config, params)
+        link_sensitivity_delta(con, run.config, params)
+        return {**counts, "shards_linked": 0}
+    with _timed(parts, "shards"):
+        run.shards_linked = shards.link_pending(
+            run.config, directory, run.shards_pending, config_json(run.config), run.watermark, progress
+        )
+    with _timed(parts, "collect"):
+        counts = shards.collect_shards(con, directory, run.shards_pending)
+    shards.remove(directory)
+    return {**counts, "shards_linked": len(run.shards_pending)}
 
 
 def _transform(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> None:
@@ -402,8 +419,7 @@ def _transform(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> 
         incremental.prepare(con, scope, params)
     progress("linking contacts into cases")
     if config.shards > 1:
-        with _timed(parts, "shards"):
-            counts = _link_in_shards(con, run, scope, params, progress)
+        counts = _link_in_shards(con, run, scope, params, progress)
     else:
         with _timed(parts, "link"):
             counts = link_delta(con, config, params)

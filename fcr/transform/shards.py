@@ -14,6 +14,7 @@ import contextlib
 import multiprocessing
 import os
 import shutil
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -87,8 +88,13 @@ class ShardJob:
     threads: int = 0  # DuckDB threads of the shard's connection (0: DuckDB's default)
 
 
-def link_shard(job: ShardJob) -> dict[str, int]:
-    """Link one shard's contacts with the unsharded models into the shard's DuckDB file; return its counts."""
+def link_shard(job: ShardJob) -> dict[str, Any]:
+    """Link one shard's contacts with the unsharded models into the shard's DuckDB file.
+
+    Returns what it did: the shard, its contacts, case_contacts and cases, seconds and the
+    process's peak memory (a shard runs in a process of its own, so that is the shard's).
+    """
+    clock = time.perf_counter()
     config = build_config(job.config, f"(shard {job.shard} of {job.shards})")
     directory = Path(job.directory)
     # built under another name and renamed once complete: the run reads only finished shards
@@ -113,19 +119,33 @@ def link_shard(job: ShardJob) -> dict[str, int]:
     finally:
         con.close()
     building.replace(target)
-    return counts
+    seconds = round(time.perf_counter() - clock, 2)
+    return {"shard": job.shard, **counts, "seconds": seconds, "peak_rss_mb": peak_rss_mb()}
 
 
-def link_shards(jobs: list[ShardJob], workers: int, progress: Callable[[str], None]) -> None:
-    """Run the shard jobs, up to `workers` processes at once; raise ShardFailed naming the first to fail."""
-    # spawned, not forked: a fork would copy the run's open DuckDB connection and its threads
+def peak_rss_mb() -> int | None:
+    """This process's peak resident memory in MB (Linux; None elsewhere)."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024)
+    return None
+
+
+def link_shards(jobs: list[ShardJob], workers: int, progress: Callable[[str], None]) -> list[dict[str, Any]]:
+    """Run the shard jobs, up to `workers` processes at once; raise ShardFailed naming the first to fail.
+
+    Each shard gets a fresh process, spawned rather than forked (a fork would copy the run's open
+    DuckDB connection and its threads), that ends with the shard and gives its memory back.
+    """
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    linked = []
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, max_tasks_per_child=1) as pool:
         futures = {pool.submit(link_shard, job): job for job in jobs}
         for done, future in enumerate(as_completed(futures), 1):
             job = futures[future]
             try:
-                counts = future.result()
+                figures = future.result()
             except Exception as exc:
                 for other in futures:
                     other.cancel()
@@ -135,10 +155,13 @@ def link_shards(jobs: list[ShardJob], workers: int, progress: Callable[[str], No
                     f"shard {job.shard} of {job.shards} failed: {first_line} (its contacts are in {where}; "
                     "the run published nothing: fix the cause and run again)"
                 ) from exc
+            linked.append(figures)
             progress(
-                f"shard {job.shard} linked: {counts['contacts']:,} contacts into {counts['cases']:,} cases "
+                f"shard {job.shard} linked: {figures['contacts']:,} contacts into {figures['cases']:,} cases "
+                f"in {figures['seconds']:.1f} s, peak memory {figures['peak_rss_mb'] or 0:,} MB "
                 f"({done} of {len(jobs)})"
             )
+    return sorted(linked, key=lambda figures: figures["shard"])
 
 
 def collect_shards(con: duckdb.DuckDBPyConnection, directory: Path, shards: list[int]) -> dict[str, int]:
@@ -161,45 +184,30 @@ def collect_shards(con: duckdb.DuckDBPyConnection, directory: Path, shards: list
     return {key: con.execute(f"select count(*) from {table}").fetchone()[0] for key, table in names.items()}
 
 
-def link_sharded(
-    con: duckdb.DuckDBPyConnection,
+def link_pending(
     config: Config,
     directory: Path,
     pending: list[int],
-    params: dict,
     job_config: dict[str, Any],
+    watermark: datetime,
     progress: Callable[[str], None],
-) -> dict[str, int]:
-    """Link the split scope's shards and read them back into the delta tables; return their counts.
-
-    Shards a scheduler's tasks linked already are only read; the others are linked here, as many at
-    once as there are cores. Only shards with contacts in the scope exist, so an incremental day
-    links the shards whose customers changed. With none, the empty scope is linked here (it only
-    shapes the delta tables).
-    """
-    if not pending:
-        counts = link_delta(con, config, params)
-        link_sensitivity_delta(con, config, params)
-        _remove(directory)
-        return {**counts, "shards_linked": 0}
+) -> list[dict[str, Any]]:
+    """Link the split's shards that no scheduler task linked yet, as many at once as there are cores."""
     missing = [shard for shard in pending if not output_path(directory, shard).exists()]
-    if missing:
-        cores = os.cpu_count() or 1
-        workers = min(len(missing), cores)
-        watermark = params["watermark"].isoformat()
-        threads = max(1, cores // workers)
-        jobs = [
-            ShardJob(str(directory), shard, config.shards, job_config, watermark, threads)
-            for shard in missing
-        ]
-        progress(f"linking {len(missing)} of {config.shards} shards, {workers} at a time")
-        link_shards(jobs, workers, progress)
-    counts = collect_shards(con, directory, pending)
-    _remove(directory)
-    return {**counts, "shards_linked": len(pending)}
+    if not missing:
+        return []
+    cores = os.cpu_count() or 1
+    workers = min(len(missing), cores)
+    threads = max(1, cores // workers)
+    jobs = [
+        ShardJob(str(directory), shard, config.shards, job_config, watermark.isoformat(), threads)
+        for shard in missing
+    ]
+    progress(f"linking {len(missing)} of {config.shards} shards, {workers} at a time")
+    return link_shards(jobs, workers, progress)
 
 
-def _remove(directory: Path) -> None:
+def remove(directory: Path) -> None:
     """Delete a linked run's shard directory, and the store with it once no run has one there."""
     shutil.rmtree(directory, ignore_errors=True)
     with contextlib.suppress(OSError):

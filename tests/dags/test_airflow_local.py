@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
 from pathlib import Path
 
@@ -226,3 +226,44 @@ def _airflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
         text=True,
         timeout=600,
     )
+
+
+def test_a_sharded_run_under_the_scheduler_links_its_shards_side_by_side(tmp_path):
+    from fcr.config import load_config
+    from fcr.run import run
+    from tests.test_tasks import published_rows
+
+    day = date(2026, 11, 1)
+    end = datetime.combine(day + timedelta(days=1), dt_time())
+    write_sample(SampleSpec(contacts=6000, days=1, end=end), tmp_path / "contacts.csv")
+    landed = land_by_day(tmp_path / "contacts.csv", tmp_path / "landing")
+    (tmp_path / "fcr.toml").write_text('shards = 2\nbusiness_timezone = "UTC"\nmax_quarantine_share = 0.1\n')
+    home, port, log = tmp_path / "airflow_home", _free_port(), tmp_path / "supervisor.log"
+    env = {**_clean_env(), "FCR_START_DATE": day.isoformat(), **airflow_env(home, port)}
+    with _supervisor(home, port, log, env):
+        files = {"landing_dir": "landing", "db_path": "fcr.duckdb", "config_path": "fcr.toml"}
+        for name, file in files.items():
+            _airflow(env, "variables", "set", f"fcr_{name}", str(tmp_path / file))
+        _airflow(env, "dags", "unpause", "fcr_daily")
+        deadline = time.monotonic() + CATCH_UP_WITHIN
+        while time.monotonic() < deadline and _scheduled_runs(home).get(day.isoformat()) not in {
+            "success",
+            "failed",
+        }:
+            time.sleep(2)
+        _airflow(env, "dags", "pause", "fcr_daily")
+        assert _scheduled_runs(home).get(day.isoformat()) == "success", log.read_text()[-3000:]
+        with contextlib.closing(sqlite3.connect(home / "airflow.db", timeout=30)) as db:
+            shard_tasks = db.execute(
+                "select map_index, start_date, end_date, state from task_instance"
+                " where dag_id = 'fcr_daily' and task_id = 'link_shard' order by map_index"
+            ).fetchall()
+    assert [(index, state) for index, _, _, state in shard_tasks] == [(0, "success"), (1, "success")]
+    starts = [datetime.fromisoformat(start) for _, start, _, _ in shard_tasks]
+    ends = [datetime.fromisoformat(finish) for _, _, finish, _ in shard_tasks]
+    assert max(starts) < min(ends), f"the shard tasks ran one after the other: {shard_tasks}"
+    # the same tables as one unsharded run of the day's file with the interval's end as watermark
+    unsharded = tmp_path / "unsharded.duckdb"
+    config = load_config(tmp_path / "fcr.toml").model_copy(update={"shards": 1})
+    run([str(landed[day])], unsharded, config, as_of=end.replace(tzinfo=UTC), force_as_of=True)
+    assert published_rows(tmp_path / "fcr.duckdb") == published_rows(unsharded)
