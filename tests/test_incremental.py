@@ -166,6 +166,44 @@ def test_provisional_periods_become_final_as_the_watermark_passes(tmp_path: Path
     assert final is True
 
 
+def _day_is_final(db: Path, day: str) -> bool:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(
+            "select is_final from published.metrics where grain = 'day' and period_start = $day "
+            "and dimension = 'all'",
+            {"day": day},
+        ).fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_a_day_holding_only_a_repeat_stays_provisional_until_that_repeats_case_is_mature(tmp_path: Path):
+    # K1's case starts on the 1st; its repeat on the 5th starts no case, so "every case started on the
+    # 5th is mature" holds at once, yet a contact on the 8th can still follow the 5th's repeat
+    db, config = tmp_path / "db.duckdb", build_config({})
+    first = [
+        _row("a", "2026-01-01 09:00:00"),
+        _row("b", "2026-01-05 09:00:00"),
+        _row("x", "2026-01-07 09:00:00", "K9"),
+    ]
+    run([str(write_contacts(tmp_path / "a.csv", first))], db, config)
+    assert _day_is_final(db, "2026-01-05") is False  # b's case is open until the 12th
+    run([str(write_contacts(tmp_path / "b.csv", [_row("c", "2026-01-08 09:00:00")]))], db, config)
+    con = duckdb.connect(str(db), read_only=True)
+    followed = con.execute(
+        "select contacts_followed_by_repeat from published.metrics where grain = 'day' "
+        "and period_start = '2026-01-05' and dimension = 'all'"
+    ).fetchone()[0]
+    con.close()
+    assert followed == 1  # it moved, so it must not have been final
+    run([str(write_contacts(tmp_path / "c.csv", [_row("z", "2026-01-16 09:00:00", "K8")]))], db, config)
+    assert _day_is_final(db, "2026-01-05") is True  # the case matured on the 15th
+    full = tmp_path / "full.duckdb"
+    run([str(tmp_path / name) for name in ("a.csv", "b.csv", "c.csv")], full, config)
+    assert snapshot(db) == snapshot(full)
+
+
 @pytest.mark.slow
 def test_changing_a_linking_setting_rebuilds_everything(tmp_path: Path):
     db = tmp_path / "db.duckdb"

@@ -52,6 +52,12 @@ changed_case_members as (
     where case_id in (select case_id from changed_cases)
 ),
 
+newly_mature_cases as (
+    -- cases the watermark's move matured (changed cases aside, they are the same before and after)
+    select case_id, business_date from staging.cases
+    where matures_at > $previous_watermark and matures_at <= $watermark
+),
+
 touched_dates as (
     select business_date from changed_contacts
     union
@@ -59,8 +65,11 @@ touched_dates as (
     union
     select business_date from changed_case_members
     union
-    select business_date from staging.cases
-    where matures_at > $previous_watermark and matures_at <= $watermark
+    select business_date from newly_mature_cases
+    union
+    -- and the days of their other contacts, whose periods wait for them to be final
+    select business_date from staging.case_contacts
+    where case_id in (select case_id from newly_mature_cases)
     union
     select unnest(generate_series(
         ($previous_watermark at time zone $business_tz)::date - 1,

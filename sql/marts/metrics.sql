@@ -24,7 +24,7 @@ case_contacts as (
 ),
 
 case_sizes as (
-    select case_id, contact_count from staging.cases
+    select case_id, contact_count, is_mature from staging.cases
 ),
 
 customers as (
@@ -59,7 +59,8 @@ contact_keys as (
         coalesce(contacts.agent_id, '(none)') as agent_key,
         coalesce(contacts.queue, '(none)') as queue_key,
         coalesce(customers.segment, '(none)') as segment_key,
-        coalesce(case_contacts.contact_number < case_sizes.contact_count, false) as is_followed_by_repeat
+        coalesce(case_contacts.contact_number < case_sizes.contact_count, false) as is_followed_by_repeat,
+        case_sizes.is_mature as is_case_mature
     from contacts
     left join customers using (customer_id)
     left join case_contacts using (contact_id)
@@ -130,6 +131,8 @@ contact_groups as (
         count(*) filter (where is_anonymous) as anonymous_contacts,
         count(*) filter (where is_counted) as counted_contacts,
         count(*) filter (where is_followed_by_repeat) as contacts_followed_by_repeat,
+        -- a counted contact's "followed by a repeat" can move until its case (started any day) is mature
+        coalesce(bool_and(is_case_mature) filter (where is_counted), true) as all_contact_cases_mature,
         coalesce(sum(wait_seconds) filter (where is_inbound), 0) as wait_seconds,
         count(wait_seconds) filter (where is_inbound) as contacts_with_wait,
         coalesce(sum(handle_seconds), 0) as handle_seconds,
@@ -232,7 +235,8 @@ period_maturity as (
     select
         grain,
         period_start,
-        coalesce(bool_and(all_cases_mature), true) as all_cases_mature
+        coalesce(bool_and(all_cases_mature), true) and coalesce(bool_and(all_contact_cases_mature), true)
+            as all_cases_mature
     from periods
     where dimension = 'all'
     group by grain, period_start
