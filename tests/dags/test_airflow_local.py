@@ -22,8 +22,11 @@ import psutil
 import pytest
 
 from fcr.airflow_local import airflow_env
+from fcr.config import load_config
 from fcr.generate import SampleSpec, write_sample
 from fcr.load.landing import land_by_day
+from fcr.run import run
+from tests.test_tasks import published_rows
 
 pytestmark = [pytest.mark.slow, pytest.mark.airflow]
 
@@ -182,14 +185,31 @@ def _scheduled_runs(home: Path) -> dict[str, str]:
     return {start[:10]: state for start, state in rows}
 
 
+def _shard_tasks(home: Path, day: date) -> list[tuple[int, datetime, datetime, str]]:
+    """The link_shard task instances of the scheduled run of `day`: map index, start, end, state."""
+    with contextlib.closing(sqlite3.connect(home / "airflow.db", timeout=30)) as db:
+        rows = db.execute(
+            "select ti.map_index, ti.start_date, ti.end_date, ti.state from task_instance ti"
+            " join dag_run r on r.dag_id = ti.dag_id and r.run_id = ti.run_id"
+            " where ti.dag_id = 'fcr_daily' and ti.task_id = 'link_shard' and ti.map_index >= 0"
+            " and r.run_type = 'scheduled' and r.data_interval_start like $day || '%'"
+            " order by ti.map_index",
+            {"day": day.isoformat()},
+        ).fetchall()
+    return [
+        (index, datetime.fromisoformat(start), datetime.fromisoformat(end), state)
+        for index, start, end, state in rows
+    ]
+
+
 def test_after_the_readmes_manual_run_the_scheduler_catches_up_every_landed_day(tmp_path):
+    # sharded, so the scheduled runs also show the LocalExecutor linking two shards side by side
     days = [date(2026, 11, 1), date(2026, 11, 2)]
     end = datetime.combine(days[-1] + timedelta(days=1), dt_time())
     write_sample(SampleSpec(contacts=400, days=len(days), end=end), tmp_path / "contacts.csv")
-    land_by_day(tmp_path / "contacts.csv", tmp_path / "landing")
-    (tmp_path / "fcr.toml").write_text(
-        'business_timezone = "UTC"\nmax_quarantine_share = 0.1\n\n[linking]\nrepeat_window = "24h"\n'
-    )
+    landed = land_by_day(tmp_path / "contacts.csv", tmp_path / "landing")
+    settings = 'business_timezone = "UTC"\nmax_quarantine_share = 0.1\n\n[linking]\nrepeat_window = "24h"\n'
+    (tmp_path / "fcr.toml").write_text("shards = 2\n" + settings)
     home, port, log = tmp_path / "airflow_home", _free_port(), tmp_path / "supervisor.log"
     env = {**_clean_env(), "FCR_START_DATE": days[0].isoformat(), **airflow_env(home, port)}
     with _supervisor(home, port, log, env):
@@ -214,6 +234,22 @@ def test_after_the_readmes_manual_run_the_scheduler_catches_up_every_landed_day(
         scheduler_log = scheduler_log.read_text()
         assert {day: runs.get(day) for day in wanted} == wanted, (runs, scheduler_log[-3000:])
         assert "run already exists" not in scheduler_log
+        shard_tasks = _shard_tasks(home, days[-1])
+    assert [(index, state) for index, _, _, state in shard_tasks] == [(0, "success"), (1, "success")]
+    starts, ends = [row[1] for row in shard_tasks], [row[2] for row in shard_tasks]
+    assert max(starts) < min(ends), f"the two shard tasks ran one after the other: {shard_tasks}"
+    # the scheduler's sharded runs publish what one unsharded run of both days' files does
+    (tmp_path / "unsharded.toml").write_text(settings)
+    unsharded = tmp_path / "unsharded.duckdb"
+    files = [str(landed[day]) for day in days]
+    run(
+        files,
+        unsharded,
+        load_config(tmp_path / "unsharded.toml"),
+        as_of=end.replace(tzinfo=UTC),
+        force_as_of=True,
+    )
+    assert published_rows(tmp_path / "fcr.duckdb") == published_rows(unsharded)
 
 
 def _airflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
@@ -226,44 +262,3 @@ def _airflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
         text=True,
         timeout=600,
     )
-
-
-def test_a_sharded_run_under_the_scheduler_links_its_shards_side_by_side(tmp_path):
-    from fcr.config import load_config
-    from fcr.run import run
-    from tests.test_tasks import published_rows
-
-    day = date(2026, 11, 1)
-    end = datetime.combine(day + timedelta(days=1), dt_time())
-    write_sample(SampleSpec(contacts=6000, days=1, end=end), tmp_path / "contacts.csv")
-    landed = land_by_day(tmp_path / "contacts.csv", tmp_path / "landing")
-    (tmp_path / "fcr.toml").write_text('shards = 2\nbusiness_timezone = "UTC"\nmax_quarantine_share = 0.1\n')
-    home, port, log = tmp_path / "airflow_home", _free_port(), tmp_path / "supervisor.log"
-    env = {**_clean_env(), "FCR_START_DATE": day.isoformat(), **airflow_env(home, port)}
-    with _supervisor(home, port, log, env):
-        files = {"landing_dir": "landing", "db_path": "fcr.duckdb", "config_path": "fcr.toml"}
-        for name, file in files.items():
-            _airflow(env, "variables", "set", f"fcr_{name}", str(tmp_path / file))
-        _airflow(env, "dags", "unpause", "fcr_daily")
-        deadline = time.monotonic() + CATCH_UP_WITHIN
-        while time.monotonic() < deadline and _scheduled_runs(home).get(day.isoformat()) not in {
-            "success",
-            "failed",
-        }:
-            time.sleep(2)
-        _airflow(env, "dags", "pause", "fcr_daily")
-        assert _scheduled_runs(home).get(day.isoformat()) == "success", log.read_text()[-3000:]
-        with contextlib.closing(sqlite3.connect(home / "airflow.db", timeout=30)) as db:
-            shard_tasks = db.execute(
-                "select map_index, start_date, end_date, state from task_instance"
-                " where dag_id = 'fcr_daily' and task_id = 'link_shard' order by map_index"
-            ).fetchall()
-    assert [(index, state) for index, _, _, state in shard_tasks] == [(0, "success"), (1, "success")]
-    starts = [datetime.fromisoformat(start) for _, start, _, _ in shard_tasks]
-    ends = [datetime.fromisoformat(finish) for _, _, finish, _ in shard_tasks]
-    assert max(starts) < min(ends), f"the shard tasks ran one after the other: {shard_tasks}"
-    # the same tables as one unsharded run of the day's file with the interval's end as watermark
-    unsharded = tmp_path / "unsharded.duckdb"
-    config = load_config(tmp_path / "fcr.toml").model_copy(update={"shards": 1})
-    run([str(landed[day])], unsharded, config, as_of=end.replace(tzinfo=UTC), force_as_of=True)
-    assert published_rows(tmp_path / "fcr.duckdb") == published_rows(unsharded)
