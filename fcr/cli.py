@@ -254,6 +254,72 @@ def scorecard(
     _scorecard(db, out_path or db.with_name("scorecard.html"), config, grain, period)
 
 
+@app.command("follow-ups", cls=_Command)
+def follow_ups_command(
+    db: Annotated[Path, typer.Option(help="published DuckDB file (opened read-only)")],
+    agent: Annotated[str | None, typer.Option(help="only repeats after a contact of this agent")] = None,
+    team: Annotated[str | None, typer.Option(help="only repeats after a contact of this team")] = None,
+    since: Annotated[str | None, typer.Option(help="only repeats on or after this date (YYYY-MM-DD)")] = None,
+    resolved: Annotated[
+        bool, typer.Option("--resolved", help="only repeats after a contact its agent marked resolved")
+    ] = False,
+    limit: Annotated[int, typer.Option(help="rows to print, newest first (the CSV file gets all)")] = 50,
+    csv_path: Annotated[
+        Path | None, typer.Option("--csv", help="also write every matching follow-up to this CSV file")
+    ] = None,
+) -> None:
+    """List repeat contacts beside the contact before them: whose contacts come back, and about what."""
+    from rich.table import Table
+
+    from fcr.scorecard.data import ScorecardError, open_published
+    from fcr.scorecard.follow_ups import FollowUpFilter, follow_ups, format_gap, write_csv
+
+    try:
+        day = date.fromisoformat(since) if since else None
+    except ValueError:
+        _fail(f"--since {since!r} is not a date (YYYY-MM-DD)")
+    filters = FollowUpFilter(agent=agent, team=team, since=day, resolved_only=resolved)
+    try:
+        with open_published(db) as con:
+            total, rows = follow_ups(con, filters, limit)
+            written = write_csv(con, filters, csv_path) if csv_path else None
+    except ScorecardError as exc:
+        _fail(str(exc))
+    table = Table(
+        title=f"Follow-ups: {total:,} repeat contact(s) match"
+        + (f", newest {len(rows)} shown" if len(rows) < total else "")
+    )
+    for heading in (
+        "date",
+        "case",
+        "#",
+        "after agent",
+        "team",
+        "marked resolved",
+        "channel",
+        "reason",
+        "gap",
+    ):
+        table.add_column(heading, justify="right" if heading in ("#", "gap") else "left")
+    for row in rows:
+        resolved_mark = {True: "yes", False: "no", None: ""}[row["previous_agent_resolved"]]
+        table.add_row(
+            str(row["business_date"]),
+            row["case_id"],
+            str(row["contact_number"]),
+            row["previous_agent_id"] or "",
+            row["previous_team"] or "",
+            resolved_mark,
+            f"{row['previous_channel']} -> {row['channel']}",
+            f"{row['previous_reason']} -> {row['reason']}",
+            format_gap(row["gap_seconds"]),
+        )
+    out = _out()
+    out.print(table)
+    if written is not None:
+        out.print(f"wrote {written:,} follow-up(s) to {csv_path}", soft_wrap=True)
+
+
 @app.command(cls=_Command)
 def docs(out_path: Annotated[Path, typer.Option("--out")] = Path("docs/tables.md")) -> None:
     """Regenerate the table reference from fcr/schema.yml."""

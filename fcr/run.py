@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from fcr import db, lease, runlog, tables
+from fcr import db, lease, runlog, sqlfiles, tables
 from fcr.config import Config, ConfigError, build_config
 from fcr.load import touched
 from fcr.load.contacts import LoadResult, QuarantineThresholdError, load_files
@@ -426,6 +426,8 @@ def _transform(con: duckdb.DuckDBPyConnection, run: Run, progress: Progress) -> 
         progress(f"linking under {len(sensitivity_definitions(config))} sensitivity definitions")
         with _timed(parts, "sensitivity"):
             link_sensitivity_delta(con, config, params)
+    with _timed(parts, "follow_ups"):
+        counts["follow_ups"] = sqlfiles.build(con, "marts/follow_ups", tables.DELTA_FOLLOW_UPS, params)
     with _timed(parts, "merge"):
         incremental.mark_affected(con, scope, params)
         incremental.merge_state(con, scope, params)

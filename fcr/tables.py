@@ -28,6 +28,7 @@ STG_REASON_PRIORITY = f"{STAGING}.reason_priority"
 STG_BUILT_BY = f"{STAGING}.built_by"  # the run whose outputs the staging tables hold, and how far it got
 CONSUMED_LOADS = f"{STAGING}.consumed_loads"  # the loads whose touched entries the staged state took in
 STG_SENSITIVITY_CASES = f"{STAGING}.sensitivity_cases"
+STG_FOLLOW_UPS = f"{STAGING}.follow_ups"
 STG_FCR_SENSITIVITY = f"{STAGING}.fcr_sensitivity"
 STG_METRIC_RATES = f"{STAGING}.metric_rates"  # view: published.metric_rates over the staged metrics
 
@@ -48,6 +49,7 @@ DELTA_METRICS = f"{STAGING}.delta_metrics"
 DELTA_CHANNEL_FLOW = f"{STAGING}.delta_channel_flow"
 DELTA_REASON_PRIORITY = f"{STAGING}.delta_reason_priority"
 DELTA_SENSITIVITY_CASES = f"{STAGING}.delta_sensitivity_cases"
+DELTA_FOLLOW_UPS = f"{STAGING}.delta_follow_ups"
 LOAD_TYPED = f"{SCRATCH}.load_typed"
 LOAD_GOOD = f"{SCRATCH}.load_good"
 CUSTOMERS_TYPED = f"{SCRATCH}.customers_typed"
@@ -60,6 +62,7 @@ FCR_SENSITIVITY = f"{PUBLISHED}.fcr_sensitivity"
 METRIC_RATES = f"{PUBLISHED}.metric_rates"
 CHANNEL_FLOW = f"{PUBLISHED}.channel_flow"
 REASON_PRIORITY = f"{PUBLISHED}.reason_priority"
+FOLLOW_UPS = f"{PUBLISHED}.follow_ups"
 PIPELINE_RUNS = f"{PUBLISHED}.pipeline_runs"
 
 # staging table -> published table, swapped in one transaction
@@ -70,6 +73,7 @@ PUBLISH_MAP = {
     STG_CHANNEL_FLOW: CHANNEL_FLOW,
     STG_REASON_PRIORITY: REASON_PRIORITY,
     STG_FCR_SENSITIVITY: FCR_SENSITIVITY,
+    STG_FOLLOW_UPS: FOLLOW_UPS,
 }
 
 

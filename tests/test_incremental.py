@@ -22,6 +22,7 @@ PUBLISHED = {
     "published.fcr_sensitivity": "*",
     "published.channel_flow": "*",
     "published.reason_priority": "*",
+    "published.follow_ups": "*",
 }
 
 

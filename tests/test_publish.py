@@ -128,6 +128,7 @@ def test_a_good_run_records_what_each_stage_checked(run_log):
     assert detail["output"]["skipped"] == {
         "cases_vs_previous_run": "no published run with these linking settings",
         "channel_flow": "no rows to check",  # two one-contact cases: no channel hops to check
+        "follow_ups_conserved": "no rows to check",  # and no repeat contact
     }
 
 

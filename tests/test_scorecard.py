@@ -15,7 +15,7 @@ import pytest
 from fcr.config import build_config
 from fcr.run import run
 from fcr.scorecard import ScorecardError, render_scorecard, write_scorecard
-from fcr.scorecard.data import Period
+from fcr.scorecard.data import Period, period_end
 from fcr.scorecard.formatting import Formatter, case_definition, currency_of, duration_words
 from fcr.scorecard.intervals import flag, wilson
 from fcr.scorecard.page import choose_period
@@ -198,6 +198,14 @@ def _expected_derived(con: duckdb.DuckDBPyConnection, figure: dict) -> float | N
         row = {k: keys[k] for k in ("grain", "period_start", "dimension", "dimension_value")}
         followed = _lookup(con, "published.metrics", "contacts_followed_by_repeat", row)
         return followed / _lookup(con, "published.metrics", "counted_contacts", row)
+    if what in ("follow_ups", "follow_ups_after_resolved"):
+        start = date.fromisoformat(keys["period_start"])
+        counts = con.execute(
+            "select count(*), count(*) filter (where previous_agent_resolved) from published.follow_ups "
+            "where previous_agent_id = $agent and business_date >= $start and business_date < $end",
+            {"agent": keys["previous_agent_id"], "start": start, "end": period_end(keys["grain"], start)},
+        ).fetchone()
+        return counts[0] if what == "follow_ups" else counts[1]
     if what in ("wilson_low", "wilson_high"):
         row = {k: keys[k] for k in ("grain", "period_start", "dimension", "dimension_value")}
         cases_1 = _lookup(con, "published.metrics", "cases_1", row)
@@ -251,6 +259,8 @@ def test_every_figure_equals_the_published_tables(page: Page, con) -> None:
         "ranked_count",
         "above_count",
         "below_count",
+        "follow_ups",
+        "follow_ups_after_resolved",
     }
 
 

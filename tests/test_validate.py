@@ -460,6 +460,30 @@ BREAKERS += [
 ]
 
 
+def follow_up(assignments: str) -> list[str]:
+    """Change one staged follow-up (the first)."""
+    row = "(select min(rowid) from staging.follow_ups)"
+    return [f"update staging.follow_ups set {assignments} where rowid = {row}"]
+
+
+BREAKERS += [
+    # output: the follow-up list and its conservation against case_contacts
+    case(
+        "follow_ups_conserved",
+        "follow_ups_equal_repeat_contacts",
+        ["delete from staging.follow_ups where rowid = (select min(rowid) from staging.follow_ups)"],
+    ),
+    case(
+        "follow_ups_conserved",
+        "each_contact_listed_once",
+        ["insert into staging.follow_ups from staging.follow_ups limit 1"],
+        "follow_ups_equal_repeat_contacts",
+    ),
+    case("follow_ups_conserved", "previous_contact_present", follow_up("previous_contact_id = null")),
+    case("follow_ups_conserved", "not_before_previous_contact", follow_up("gap_seconds = -1")),
+]
+
+
 def test_every_expectation_has_a_breaking_case():
     covered = {(p.values[0], p.values[1]) for p in BREAKERS}
     declared = {

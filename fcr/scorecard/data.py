@@ -184,6 +184,34 @@ def _planned(
     return Section(rows)
 
 
+def follow_ups_by_agent(con: duckdb.DuckDBPyConnection, period: Period, top: int) -> Section:
+    """Whose contacts customers came back after in the period, after a 'resolved' mark first."""
+    if not table_exists(con, tables.FOLLOW_UPS):
+        return Section(absent=f"No data: this database has no {tables.FOLLOW_UPS} table yet.")
+    rows = records(
+        con,
+        f"""select
+            previous_agent_id,
+            count(*) as follow_ups,
+            count(*) filter (where previous_agent_resolved) as follow_ups_after_resolved
+        from {tables.FOLLOW_UPS}
+        where previous_agent_id is not null and business_date >= $start and business_date < $end
+        group by previous_agent_id
+        order by follow_ups_after_resolved desc, follow_ups desc, previous_agent_id
+        limit $top""",
+        {"start": period.start, "end": period_end(period.grain, period.start), "top": top},
+    )
+    if not rows:
+        return Section(absent="No data: no customer came back after an agent's contact in this period.")
+    for row in rows:
+        row["ref"] = {
+            "grain": period.grain,
+            "period_start": period.start,
+            "previous_agent_id": row["previous_agent_id"],
+        }
+    return Section(rows)
+
+
 def channel_flow(con: duckdb.DuckDBPyConnection, period: Period) -> Section:
     """Moves from one contact's channel to the next contact's inside a case."""
     return _planned(

@@ -340,6 +340,7 @@ def build(
         row["ref"] = rate_keys(period, "channel", row["dimension_value"])
         row["share"] = row["contacts_followed_by_repeat"] / row["counted_contacts"]
     team_rows, agent_rows = data.rates(con, period, "team"), data.rates(con, period, "agent")
+    came_back = data.follow_ups_by_agent(con, period, settings.top_reasons)
     flow = _with_ref(
         data.channel_flow(con, period), ("grain", "period_start", "flow_kind", "from_channel", "to_channel")
     )
@@ -405,6 +406,7 @@ def build(
         "wait_chart": charts.waits(wait.rows) if wait.rows else None,
         "teams": teams,
         "agents": agents,
+        "came_back": came_back,
         "extremes": EXTREMES,
         "min_mature_cases": settings.min_mature_cases,
         "small_sample_cases": settings.small_sample_cases,
@@ -427,5 +429,6 @@ def build(
             "flow": tables.CHANNEL_FLOW,
             "priority": tables.REASON_PRIORITY,
             "sensitivity": tables.FCR_SENSITIVITY,
+            "follow_ups": tables.FOLLOW_UPS,
         },
     }

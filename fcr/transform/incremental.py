@@ -32,8 +32,9 @@ class Scope:
 
 
 # the shape of the staged state: raised when a release adds columns to it, so that a database an
-# earlier release built is rebuilt once instead of merged into (2: sensitivity cases keep reason and team)
-STATE_VERSION = 2
+# earlier release built is rebuilt once instead of merged into (2: sensitivity cases keep reason and team;
+# 3: follow-ups)
+STATE_VERSION = 3
 
 
 def definition_fingerprint(config: Config) -> str:
@@ -157,6 +158,7 @@ CHANGED_ROWS = {
     tables.STG_CASE_CONTACTS: _CUSTOMER_IN_SCOPE,
     tables.STG_CASES: _CUSTOMER_IN_SCOPE,
     tables.STG_SENSITIVITY_CASES: _CUSTOMER_IN_SCOPE,
+    tables.STG_FOLLOW_UPS: _CUSTOMER_IN_SCOPE,
     tables.STG_METRICS: _PERIOD_IN_SCOPE,
     tables.STG_CHANNEL_FLOW: _PERIOD_IN_SCOPE,
     tables.STG_REASON_PRIORITY: _PERIOD_IN_SCOPE,
@@ -168,6 +170,7 @@ MERGES = (
     (tables.STG_CASE_CONTACTS, tables.DELTA_CASE_CONTACTS),
     (tables.STG_CASES, tables.DELTA_CASES),
     (tables.STG_SENSITIVITY_CASES, tables.DELTA_SENSITIVITY_CASES),
+    (tables.STG_FOLLOW_UPS, tables.DELTA_FOLLOW_UPS),
 )
 
 
