@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -133,3 +134,16 @@ def test_the_cli_takes_the_shard_count_and_reports_each_shard(tmp_path: Path, sa
     assert result.output.count(" linked: ") == 3
     refused = CliRunner().invoke(app, [*args[:-1], "0"])
     assert refused.exit_code != 0 and "--shards" in refused.output
+
+
+@pytest.mark.parametrize("limit", ["2GB", "512MB", "4GiB", "1.5 GB", "50%"])
+def test_a_shard_leaves_room_within_its_memory_limit_for_the_process_beside_duckdb(limit: str):
+    def parts(value: str) -> tuple[float, str]:
+        number, unit = re.fullmatch(r"\s*([\d.]+)\s*(\S*)\s*", value).groups()
+        return float(number), unit
+
+    shard = shards.shard_memory_limit(limit)
+    (number, unit), (shard_number, shard_unit) = parts(limit), parts(shard)
+    assert shard_unit == unit and 0.75 * number <= shard_number < number
+    with duckdb.connect() as con:  # DuckDB takes it as a memory_limit
+        con.execute("set memory_limit = $limit", {"limit": shard})
