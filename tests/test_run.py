@@ -117,6 +117,7 @@ def test_the_run_row_times_every_step_of_a_cli_run_and_of_a_scheduled_one(tmp_pa
             "scope",
             "link",
             "sensitivity",
+            "follow_ups",
             "merge",
             "metrics",
             "insights",
