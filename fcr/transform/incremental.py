@@ -102,7 +102,7 @@ def scope_params(scope: Scope, watermark: datetime) -> dict:
 
 
 def prepare(con: duckdb.DuckDBPyConnection, scope: Scope, params: dict) -> None:
-    """Build the scope tables the models filter on (empty for a full run)."""
+    """Build the scope tables the models filter on (empty for a full run), and the macro that reads them."""
     _build_or_empty(
         con,
         scope,
@@ -112,6 +112,7 @@ def prepare(con: duckdb.DuckDBPyConnection, scope: Scope, params: dict) -> None:
             ("intermediate/int_scope_anonymous", tables.SCOPE_ANONYMOUS, "interaction_key varchar"),
         ),
     )
+    sqlfiles.execute(con, "macros/scoped_contacts")
 
 
 def mark_affected(con: duckdb.DuckDBPyConnection, scope: Scope, params: dict) -> None:

@@ -27,6 +27,7 @@ import duckdb
 
 from fcr import db, sqlfiles, tables
 from fcr.config import Config, build_config
+from fcr.transform import incremental
 from fcr.transform.link import link_delta, link_sensitivity_delta, linking_params
 
 # what a shard builds and the run reads back: every table later steps read of the linking
@@ -123,8 +124,7 @@ def link_shard(job: ShardJob) -> dict[str, Any]:
             con.execute(f"set threads = {int(job.threads)}")
         files = str(input_dir(directory, job.shard) / "*.parquet")
         con.execute(f"create table {tables.CONTACTS} as from read_parquet($files)", {"files": files})
-        con.execute(f"create table {tables.SCOPE_CUSTOMERS} (customer_id varchar)")
-        con.execute(f"create table {tables.SCOPE_ANONYMOUS} (interaction_key varchar)")
+        incremental.prepare(con, incremental.Scope(True, None, "a shard links all of its contacts"), params)
         counts = link_delta(con, config, params)
         link_sensitivity_delta(con, config, params)
         con.execute("checkpoint")

@@ -1,27 +1,8 @@
 -- one row per contact in the run's scope: a customer's interaction legs collapsed (a forward within the transfer gap flagged)
 with
 
-loaded as not materialized (
-    select
-        *,
-        interaction_key(customer_id, interaction_id, contact_id) as interaction_key
-    from raw.contacts
-    where started_at <= $watermark
-),
-
-scope_customers as (
-    select * from staging.scope_customers
-),
-
-scope_anonymous as (
-    select * from staging.scope_anonymous
-),
-
 scoped as not materialized (
-    select * from loaded
-    where $full
-        or customer_id in (select customer_id from scope_customers)
-        or (customer_id is null and interaction_key in (select interaction_key from scope_anonymous))
+    select * from scoped_contacts($watermark, $full)
 ),
 
 legs as not materialized (
