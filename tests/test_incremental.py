@@ -149,24 +149,6 @@ def test_a_returning_customer_does_not_reopen_the_periods_of_cases_that_did_not_
     assert earliest == [("2026-05-01",)]
 
 
-def test_provisional_periods_become_final_as_the_watermark_passes(tmp_path: Path):
-    db = tmp_path / "db.duckdb"
-    config = build_config({})
-    run([str(write_contacts(tmp_path / "a.csv", [_row("a", "2026-01-01 09:00:00")]))], db, config)
-    con = duckdb.connect(str(db), read_only=True)
-    assert con.execute("select bool_or(is_final) from published.metrics").fetchone()[0] is False
-    con.close()
-    later = [_row("b", "2026-01-20 09:00:00", customer="K2")]
-    run([str(write_contacts(tmp_path / "b.csv", later))], db, config)
-    con = duckdb.connect(str(db), read_only=True)
-    final = con.execute(
-        "select is_final from published.metrics where grain = 'day' and period_start = '2026-01-01' "
-        "and dimension = 'all'"
-    ).fetchone()[0]
-    con.close()
-    assert final is True
-
-
 def _day_is_final(db: Path, day: str) -> bool:
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -177,6 +159,18 @@ def _day_is_final(db: Path, day: str) -> bool:
         ).fetchone()[0]
     finally:
         con.close()
+
+
+def test_provisional_periods_become_final_as_the_watermark_passes(tmp_path: Path):
+    db = tmp_path / "db.duckdb"
+    config = build_config({})
+    run([str(write_contacts(tmp_path / "a.csv", [_row("a", "2026-01-01 09:00:00")]))], db, config)
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("select bool_or(is_final) from published.metrics").fetchone()[0] is False
+    con.close()
+    later = [_row("b", "2026-01-20 09:00:00", customer="K2")]
+    run([str(write_contacts(tmp_path / "b.csv", later))], db, config)
+    assert _day_is_final(db, "2026-01-01") is True
 
 
 def test_a_day_holding_only_a_repeat_stays_provisional_until_that_repeats_case_is_mature(tmp_path: Path):
