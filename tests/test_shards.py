@@ -75,7 +75,7 @@ def test_an_incremental_sharded_day_links_only_the_shards_its_customers_fall_in(
 
 
 @pytest.mark.slow
-@property_settings(6)
+@property_settings(3)
 @given(files=batches(), shard_count=st.sampled_from([2, 7]))
 def test_sharded_incremental_runs_equal_one_unsharded_full_run(tmp_path_factory, files, shard_count):
     assume(files)
